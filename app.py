@@ -1,0 +1,97 @@
+"""Build the Guichet Flask application."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask
+
+import jobs
+from config import ROOT, Config, load_config
+from extensions import csrf, db, limiter, login_manager, mail, migrate
+from services.schools import current_school
+
+
+def create_app(config: Config | str | None = None, **overrides: Any) -> Flask:
+    """Create the app for an environment (GUICHET_ENV by default), with optional overrides."""
+    settings = config if isinstance(config, Config) else load_config(config)
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(settings.as_dict())
+    app.config.update(overrides)
+    app.config["GUICHET_ENV"] = settings.ENV_NAME
+    _configure_logging(app)
+    _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    import models  # noqa: F401 - register every model on the metadata before anything uses it
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+    jobs.init_app(app)
+
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _ensure_sqlite_directory(url: str) -> None:
+    # The embedded default keeps its database under instance/, which a fresh clone lacks.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != prefix + ":memory:":
+        Path(url[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+
+
+def _init_login(app: Flask) -> None:
+    from models import Account
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_account(account_id: str) -> Account | None:
+        account = db.session.get(Account, int(account_id))
+        return account if account is not None and account.is_enabled else None
+
+
+def _register_blueprints(app: Flask) -> None:
+    from views import auth, dev, errors, headers, health, public, staff, transaction
+
+    dsfr = Blueprint(
+        "dsfr", __name__, static_folder=str(app.config["DSFR_DIST"]), static_url_path="/static/dsfr"
+    )
+    app.register_blueprint(dsfr)
+    for blueprint in (public.bp, auth.bp, staff.bp, dev.bp, health.bp):
+        app.register_blueprint(blueprint)
+    csrf.exempt(health.bp)
+    transaction.init_app(app)
+    headers.init_app(app)
+    errors.init_app(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from cli import jobs as jobs_cli
+    from cli import outbox, seed, users
+
+    for group in (users.cli, seed.cli, outbox.cli, jobs_cli.cli):
+        app.cli.add_command(group)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    @app.context_processor
+    def inject_school() -> dict[str, Any]:
+        return {"school": current_school()}

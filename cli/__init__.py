@@ -1,0 +1,1 @@
+"""`flask` command groups: users, seed, outbox, jobs."""

@@ -1,0 +1,27 @@
+"""`flask outbox …`: read the messages Guichet sent."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from models import Channel
+from services.outbox import recent_messages
+
+cli = click.Group("outbox", help="Read the outbox of emails and SMS.")
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects.")
+@click.option("--channel", type=click.Choice([c.value for c in Channel]))
+@click.option("--limit", default=50, show_default=True)
+def list_messages(as_json: bool, channel: str | None, limit: int) -> None:
+    """Print the latest messages, newest first."""
+    messages = recent_messages(limit, Channel(channel) if channel else None)
+    if as_json:
+        click.echo(json.dumps([m.as_dict() for m in messages], ensure_ascii=False, indent=2))
+        return
+    for m in messages:
+        stamp = m.created_at.strftime("%Y-%m-%d %H:%M")
+        click.echo(f"{stamp}  {m.channel.value:5}  {m.status.value:6}  {m.to}  {m.subject}")

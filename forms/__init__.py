@@ -1,0 +1,1 @@
+"""WTForms forms: the few fixed ones, and later the ones built from workflow steps."""

@@ -1,0 +1,24 @@
+"""Jobs that deliver outbox messages."""
+
+from __future__ import annotations
+
+import logging
+
+from extensions import db
+from models import OutboxMessage
+from services.outbox import deliver as deliver_message
+
+log = logging.getLogger(__name__)
+
+
+def deliver(message_id: int) -> None:
+    """Deliver one outbox message; a failure is recorded, committed, then re-raised for retry."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        log.warning("outbox message %s vanished before delivery", message_id)
+        return
+    try:
+        deliver_message(message)
+    except Exception:
+        db.session.commit()  # keep the recorded error even though the job fails
+        raise

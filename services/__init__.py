@@ -1,0 +1,1 @@
+"""Domain operations (verbs that flush, never commit) and adapters to the outside world."""

@@ -1,0 +1,37 @@
+"""Read and deliver the outbox: every message Guichet sends goes through here."""
+
+from __future__ import annotations
+
+from extensions import db
+from models import Channel, DeliveryStatus, OutboxMessage
+from models.base import utcnow
+from services.mail import email_backend
+from services.sms import sms_backend
+
+
+def recent_messages(limit: int = 50, channel: Channel | None = None) -> list[OutboxMessage]:
+    """Return the latest messages, newest first."""
+    query = db.select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if channel is not None:
+        query = query.filter_by(channel=channel)
+    return list(db.session.scalars(query))
+
+
+def deliver(message: OutboxMessage) -> None:
+    """Hand a queued message to its channel's backend and record the outcome."""
+    if message.status in (DeliveryStatus.SENT, DeliveryStatus.STORED):
+        return  # a retried job must not send twice
+    backend = email_backend() if message.channel == Channel.EMAIL else sms_backend()
+    message.attempts += 1
+    if backend is None:
+        message.status = DeliveryStatus.STORED
+        return
+    try:
+        backend(message)
+    except Exception as error:
+        message.status = DeliveryStatus.FAILED
+        message.error = f"{type(error).__name__}: {error}"
+        raise
+    message.status = DeliveryStatus.SENT
+    message.sent_at = utcnow()
+    message.error = None
