@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -34,6 +44,7 @@ def login() -> str | Response:
     if form.validate_on_submit():
         account = accounts.authenticate(form.login.data, form.password.data)
         if account is not None:
+            session.permanent = True  # expires after SESSION_LIFETIME_SECONDS of inactivity
             login_user(account)
             flash(f"Bienvenue, {account.name}.", "success")
             default = url_for("staff.dashboard" if account.is_staff else "public.home")

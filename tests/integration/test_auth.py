@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import PASSWORD, csrf_token, login
+from support import PASSWORD, csrf_token, login
 
 from models import Account, AuditEvent, DeliveryStatus, OutboxMessage
 from models.base import utcnow
@@ -130,3 +130,15 @@ def test_password_reset_for_unknown_address_says_the_same_and_sends_nothing(clie
 
 def test_forged_reset_link_is_not_found(client):
     assert client.get("/mot-de-passe/forged.token.value").status_code == 404
+
+
+def test_session_expires_after_the_configured_idle_time(make_app, make_staff):
+    app = make_app(PERMANENT_SESSION_LIFETIME=600)
+    with app.app_context():
+        make_staff()
+    client = app.test_client()
+    response = login(client, "comptable@example.org")
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "Expires=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
