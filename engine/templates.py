@@ -1,0 +1,62 @@
+"""Render the texts of a definition in a sandbox that sees only instance data."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from jinja2 import Template, TemplateSyntaxError, meta, nodes
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
+
+
+def euros(cents: Any) -> str:
+    """Format integer cents the French way: 1234 -> '12,34 €'."""
+    if not isinstance(cents, int) or isinstance(cents, bool):
+        return ""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}".replace(",", "\u202f") + f",{rest:02d}\u00a0€"
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(autoescape=True)
+    # No globals at all (range, lipsum, namespace…): a text sees its data, nothing else.
+    env.globals.clear()
+    env.filters["euros"] = euros
+    return env
+
+
+_ENV = _environment()
+_CACHE: dict[str, Template] = {}
+_LOCK = threading.Lock()
+
+
+def parse_names(text: str) -> set[str]:
+    """Return the top-level names a template reads, raising TemplateSyntaxError."""
+    tree: nodes.Template = _ENV.parse(text)
+    return set(meta.find_undeclared_variables(tree))
+
+
+def render(
+    text: str,
+    data: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    local: Mapping[str, Any] | None = None,
+) -> Markup:
+    """Render text with data, settings and local names; plain text passes through."""
+    if "{" not in text:
+        return Markup.escape(text)
+    template = _CACHE.get(text)
+    if template is None:
+        with _LOCK:
+            template = _CACHE.get(text) or _ENV.from_string(text)
+            if len(_CACHE) < 10_000:  # definitions are few; never grow without bound
+                _CACHE[text] = template
+    context = {**data, "settings": dict(settings), **(local or {})}
+    # Autoescape already escaped every value, so the output is safe markup.
+    return Markup(template.render(context))  # noqa: S704
+
+
+__all__ = ["TemplateSyntaxError", "euros", "parse_names", "render"]

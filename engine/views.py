@@ -1,0 +1,141 @@
+"""What a page needs to show the current step: rendered texts, fields, buttons."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+
+from engine.definition import Bound, Field, Step
+from engine.guards import Clock, Guard, Scope
+from engine.templates import render
+
+
+@dataclass(frozen=True, slots=True)
+class FieldItem:
+    """One input of a repeated field, for one item of the collection."""
+
+    index: int
+    label: Markup
+    hint: Markup
+    min: Any
+    max: Any
+    default: Any
+
+
+@dataclass(frozen=True, slots=True)
+class FieldView:
+    """A field ready for the form layer: texts rendered, bounds computed."""
+
+    name: str
+    type: str
+    label: Markup
+    hint: Markup
+    required: bool
+    default: Any
+    min: Any
+    max: Any
+    options: Mapping[str, Any]
+    secret: bool
+    items: tuple[FieldItem, ...] | None = None  # set for repeated fields
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An event the actor may fire from the page."""
+
+    event: str
+    label: Markup
+
+
+@dataclass(frozen=True, slots=True)
+class StepView:
+    """The current step of an instance, ready to render."""
+
+    name: str
+    title: Markup
+    intro: Markup
+    message: Markup
+    final: bool
+    actor: str
+    fields: tuple[FieldView, ...]
+    buttons: tuple[Button, ...]
+    can_go_back: bool
+    has_form: bool
+
+
+def _bound(bound: Bound | None, scope: Scope) -> Any:
+    if isinstance(bound, Guard):
+        return bound.evaluate(scope)
+    return bound
+
+
+def field_view(
+    field: Field,
+    data: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    clock: Clock,
+) -> FieldView:
+    """Render a field's texts and compute its bounds (per item when repeated)."""
+    items = None
+    scope = Scope(data, clock, settings)
+    if field.repeat is not None:
+        collection = data.get(field.repeat.over) or []
+        defaults = data.get(field.name) if isinstance(data.get(field.name), list) else []
+        rendered = []
+        for index, item in enumerate(collection):
+            local = {field.repeat.as_: item}
+            item_scope = Scope(data, clock, settings, local=local)
+            rendered.append(
+                FieldItem(
+                    index=index,
+                    label=render(field.label, data, settings, local),
+                    hint=render(field.hint, data, settings, local),
+                    min=_bound(field.min, item_scope),
+                    max=_bound(field.max, item_scope),
+                    default=defaults[index] if index < len(defaults) else field.default,
+                )
+            )
+        items = tuple(rendered)
+        lo = hi = None
+    else:
+        lo, hi = _bound(field.min, scope), _bound(field.max, scope)
+    return FieldView(
+        name=field.name,
+        type=field.type,
+        label=render(field.label, data, settings) if items is None else Markup(""),
+        hint=render(field.hint, data, settings) if items is None else Markup(""),
+        required=field.required,
+        default=None if field.secret else data.get(field.name, field.default),
+        min=lo,
+        max=hi,
+        options=field.options,
+        secret=field.secret,
+        items=items,
+    )
+
+
+def step_view(
+    step: Step,
+    data: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    clock: Clock,
+    *,
+    buttons: tuple[Button, ...],
+    can_go_back: bool,
+) -> StepView:
+    """Assemble the view of a step."""
+    return StepView(
+        name=step.name,
+        title=render(step.title, data, settings),
+        intro=render(step.intro, data, settings),
+        message=render(step.message, data, settings),
+        final=step.final,
+        actor=step.actor,
+        fields=tuple(field_view(f, data, settings, clock) for f in step.fields),
+        buttons=buttons,
+        can_go_back=can_go_back,
+        has_form=bool(step.next),
+    )
