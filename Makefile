@@ -32,6 +32,7 @@ browser:
 db: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed demo --if-empty
+	$(BIN)/flask workflows sync
 
 run: install assets db
 	$(BIN)/flask run --port $(PORT) --debug

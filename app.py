@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import jobs
 from config import ROOT, Config, load_config
@@ -22,6 +23,11 @@ def create_app(config: Config | str | None = None, **overrides: Any) -> Flask:
     app.config.update(overrides)
     app.config["GUICHET_ENV"] = settings.ENV_NAME
     _configure_logging(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a load balancer the client address (rate limits, audit) and the scheme
+        # (secure cookies) come from X-Forwarded-* set by the proxies we trust.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
     _ensure_sqlite_directory(app.config["SQLALCHEMY_DATABASE_URI"])
 
     import models  # noqa: F401 - register every model on the metadata before anything uses it
@@ -37,7 +43,15 @@ def create_app(config: Config | str | None = None, **overrides: Any) -> Flask:
     _register_blueprints(app)
     _register_cli(app)
     _register_template_helpers(app)
+    _check_workflows(app)
     return app
+
+
+def _check_workflows(app: Flask) -> None:
+    from services.workflow_versions import check_shipped
+
+    with app.app_context():
+        check_shipped()
 
 
 def _ensure_sqlite_directory(url: str) -> None:
@@ -69,13 +83,14 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from views import auth, dev, errors, headers, health, public, staff, transaction
+    from views import auth, dev, errors, headers, health, public, staff, transaction, workflows
 
     dsfr = Blueprint(
         "dsfr", __name__, static_folder=str(app.config["DSFR_DIST"]), static_url_path="/static/dsfr"
     )
     app.register_blueprint(dsfr)
-    for blueprint in (public.bp, auth.bp, staff.bp, dev.bp, health.bp):
+    blueprints = (public.bp, auth.bp, staff.bp, workflows.bp, workflows.tasks_bp, dev.bp, health.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
     csrf.exempt(health.bp)
     transaction.init_app(app)
@@ -85,9 +100,9 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from cli import jobs as jobs_cli
-    from cli import outbox, seed, users
+    from cli import outbox, schools, seed, users, workflows
 
-    for group in (users.cli, seed.cli, outbox.cli, jobs_cli.cli):
+    for group in (schools.cli, users.cli, seed.cli, outbox.cli, jobs_cli.cli, workflows.cli):
         app.cli.add_command(group)
 
 

@@ -64,6 +64,9 @@ class Config:
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
+        self.DEFAULT_SCHOOL_UAI = _env("DEFAULT_SCHOOL_UAI")
+        # How many reverse proxies (load balancer…) sit in front and set X-Forwarded-*.
+        self.TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
         self.PUBLIC_URL = _env("PUBLIC_URL", "http://127.0.0.1:5000")
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -74,6 +77,7 @@ class Config:
         self.MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
         self.PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)
         self.SHOW_DEV_OUTBOX = _env_bool("SHOW_DEV_OUTBOX", False)
+        self.WORKFLOWS_DIR = Path(_env("WORKFLOWS_DIR", str(ROOT / "workflows")))
         self.DSFR_DIST = Path(_env("DSFR_DIST", str(ROOT / "node_modules/@gouvfr/dsfr/dist")))
         self.SEED_DEMO_PASSWORD = _env("SEED_DEMO_PASSWORD", "demo-guichet-2026")
         self.TIMEZONE = "Europe/Paris"

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from engine.actions import ActionContext, ActionRegistry, Param
 
@@ -29,8 +31,25 @@ def demo_registry() -> ActionRegistry:
     return registry
 
 
-def register_demo_actions(registry: ActionRegistry) -> None:
-    """Add the demo actions used by workflows/demo.yaml."""
+SmsSender = Callable[[str, str], None]
+MailSender = Callable[[str, Mapping[str, Any]], None]
+
+
+def _log_sms(phone: str, code: str) -> None:
+    log.info("SMS to %s: code %s", phone, code)
+
+
+def _log_mail(template: str, data: Mapping[str, Any]) -> None:
+    log.info("mail %s to %s", template, data.get("courriel"))
+
+
+def register_demo_actions(
+    registry: ActionRegistry,
+    *,
+    send_code_sms: SmsSender = _log_sms,
+    send_mail: MailSender = _log_mail,
+) -> None:
+    """Add the demo actions used by workflows/demo.yaml; the host may plug real senders."""
 
     @registry.action("find_children", produces=["guardian_found", "children"])
     def find_children(ctx: ActionContext) -> None:
@@ -54,7 +73,7 @@ def register_demo_actions(registry: ActionRegistry) -> None:
         ctx.set("code_attempts", 0)
         ctx.set("code_expired", False)
         phone = ctx.data.get(ctx.params["to_field"])
-        ctx.after_commit(lambda: log.info("SMS to %s: code %s", phone, code))
+        ctx.after_commit(lambda: send_code_sms(phone, code))
 
     @registry.action(
         "check_code",
@@ -103,5 +122,5 @@ def register_demo_actions(registry: ActionRegistry) -> None:
     @registry.action("notify", params={"template": Param(str, required=True)})
     def notify(ctx: ActionContext) -> None:
         """Queue an email built from a template, sent after the commit."""
-        template, instance = ctx.params["template"], ctx.instance_id
-        ctx.after_commit(lambda: log.info("mail %s for %s", template, instance))
+        template, snapshot = ctx.params["template"], dict(ctx.data)
+        ctx.after_commit(lambda: send_mail(template, snapshot))

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Retry
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -32,17 +34,26 @@ class PendingJob:
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
     queue: str = "default"
+    at: datetime | None = None
 
 
 def enqueue(
-    func: Callable[..., Any] | str, *args: Any, queue: str = "default", **kwargs: Any
+    func: Callable[..., Any] | str,
+    *args: Any,
+    queue: str = "default",
+    at: datetime | None = None,
+    **kwargs: Any,
 ) -> None:
-    """Queue a job to run after the current database transaction commits."""
+    """Queue a job to run after the current transaction commits (with `at`: not before then).
+
+    Without Redis a delayed job is not run here: its owner keeps a row that a periodic
+    sweep (`flask workflows tick`) picks up.
+    """
     path = func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
     if queue not in current_app.config["RQ_QUEUES"]:
         raise ValueError(f"unknown queue {queue!r}")
     session = db.session()
-    session.info.setdefault(PENDING, []).append(PendingJob(path, args, kwargs, queue))
+    session.info.setdefault(PENDING, []).append(PendingJob(path, args, kwargs, queue, at))
 
 
 def rq_queue_names(app: Flask) -> list[str]:
@@ -97,13 +108,28 @@ def _release(app: Flask, jobs: list[PendingJob]) -> None:
     redis = app.extensions.get("guichet_redis")
     for job in jobs:
         if redis is not None:
-            rq_queue(app, job.queue).enqueue_call(
-                "jobs.runner.run_job",
-                args=(job.func, list(job.args), job.kwargs),
-                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                description=job.func,
-            )
+            try:
+                _to_rq(app, job)
+            except RedisError:
+                # The data is committed already: answering 500 would lie to the visitor.
+                # The job's owner row stays queued; `flask outbox requeue` picks it up.
+                log.exception("could not hand job %s to Redis", job.func)
+        elif job.at is not None:
+            continue
         else:
             from jobs.runner import run_inline
 
             run_inline(app, job)
+
+
+def _to_rq(app: Flask, job: PendingJob) -> None:
+    queue = rq_queue(app, job.queue)
+    options = {
+        "retry": Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+        "description": job.func,
+    }
+    args = (job.func, list(job.args), job.kwargs)
+    if job.at is not None:
+        queue.enqueue_at(job.at, "jobs.runner.run_job", *args, **options)
+    else:
+        queue.enqueue_call("jobs.runner.run_job", args=args, **options)

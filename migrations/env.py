@@ -68,6 +68,8 @@ def render_item(type_, obj, autogen_context):
     never import application code."""
     if type_ == "type" and type(obj).__name__ == "UTCDateTime":
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and type(obj).__name__ == "DataJSON":
+        return "sa.JSON()"
     return False
 
 

@@ -5,6 +5,14 @@ from models.audit import AuditEvent
 from models.outbox import Channel, DeliveryStatus, OutboxAttachment, OutboxMessage
 from models.people import Guardian, GuardianLink, Pupil
 from models.school import School
+from models.workflow import (
+    InstanceStatus,
+    UploadedFile,
+    WorkflowEvent,
+    WorkflowInstance,
+    WorkflowTimer,
+    WorkflowVersion,
+)
 
 __all__ = [
     "STAFF_ROLES",
@@ -14,10 +22,16 @@ __all__ = [
     "DeliveryStatus",
     "Guardian",
     "GuardianLink",
+    "InstanceStatus",
     "Membership",
     "OutboxAttachment",
     "OutboxMessage",
     "Pupil",
     "Role",
     "School",
+    "UploadedFile",
+    "WorkflowEvent",
+    "WorkflowInstance",
+    "WorkflowTimer",
+    "WorkflowVersion",
 ]

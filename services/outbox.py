@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from extensions import db
+from jobs import enqueue
 from models import Channel, DeliveryStatus, OutboxMessage
 from models.base import utcnow
 from services.mail import email_backend
@@ -35,3 +38,20 @@ def deliver(message: OutboxMessage) -> None:
     message.status = DeliveryStatus.SENT
     message.sent_at = utcnow()
     message.error = None
+
+
+def stuck_messages(older_than: timedelta) -> list[OutboxMessage]:
+    """Return messages still queued, or failed, after a delay: their job was lost or gave up."""
+    limit = utcnow() - older_than
+    query = db.select(OutboxMessage).where(
+        OutboxMessage.status.in_([DeliveryStatus.QUEUED, DeliveryStatus.FAILED]),
+        OutboxMessage.updated_at <= limit,
+    )
+    return list(db.session.scalars(query.order_by(OutboxMessage.id)))
+
+
+def requeue(message: OutboxMessage) -> None:
+    """Queue a delivery job again for a message (after the commit, like the first one)."""
+    message.status = DeliveryStatus.QUEUED
+    message.error = None
+    enqueue("jobs.messages.deliver", message.id, queue="high")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient, FlaskCliRunner
 from support import PASSWORD, SmtpInbox, free_port
 
@@ -73,6 +73,19 @@ def _empty_tables() -> None:
     _db.session.commit()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose requests never see `g` left by an earlier request.
+
+    Tests keep an app context open to use the database; Flask reuses it for requests, so
+    without this the CSRF token or signed-in user cached in `g` would leak between clients.
+    """
+
+    def open(self, *args: Any, **kwargs: Any):  # type: ignore[no-untyped-def]
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def make_app(database_url: str, _schema: None) -> Iterator[Callable[..., Flask]]:
     """Build test apps with setting overrides; each starts on empty tables."""
@@ -81,6 +94,7 @@ def make_app(database_url: str, _schema: None) -> Iterator[Callable[..., Flask]]
     def build(**overrides: Any) -> Flask:
         settings = {"SQLALCHEMY_DATABASE_URI": database_url, **overrides}
         app = create_app("testing", **settings)
+        app.test_client_class = IsolatedClient
         built.append(app)
         return app
 

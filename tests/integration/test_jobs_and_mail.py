@@ -145,3 +145,36 @@ def test_outbox_list_json_prints_what_was_sent(app, runner):
     assert message["channel"] == "email"
     assert message["to"] == "a@example.org"
     assert "Hélène Robin" in message["body"]
+
+
+def test_redis_down_after_commit_keeps_the_answer_and_requeue_recovers(make_app, runner=None):
+    app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
+    with app.app_context():
+        send_email("a@example.org", "Sujet", "password_reset", account=_Who(), link="L", minutes=60)
+        db.session.commit()  # Redis refuses the job: logged, not raised
+        [row] = _outbox()
+        assert row.status == DeliveryStatus.QUEUED
+    inline = make_app()
+    with inline.app_context():
+        result = inline.test_cli_runner().invoke(args=["outbox", "requeue", "--minutes", "0"])
+        assert "1 message(s) queued again." in result.output
+        db.session.expire_all()
+        assert _outbox()[0].status == DeliveryStatus.STORED
+
+
+def test_timer_jobs_are_scheduled_in_rq_for_their_due_time(rq_app):
+    from datetime import timedelta
+
+    from rq.registry import ScheduledJobRegistry
+
+    from jobs import enqueue
+    from models.base import utcnow
+
+    due = utcnow() + timedelta(minutes=10)
+    enqueue("jobs.workflows.fire_timer", 42, at=due)
+    db.session.commit()
+    queue = rq_queue(rq_app, "default")
+    assert queue.count == 0
+    registry = ScheduledJobRegistry(queue=queue)
+    [job_id] = registry.get_job_ids()
+    assert abs((registry.get_scheduled_time(job_id) - due).total_seconds()) < 1

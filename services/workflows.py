@@ -1,0 +1,260 @@
+"""Run workflow instances for the web, the CLI and jobs: one service over the engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+
+from engine import Actor, Definition, Engine, Instance, Outcome, StepView, WorkflowCache
+from engine.clock import SystemClock
+from extensions import db
+from models import (
+    Account,
+    InstanceStatus,
+    Role,
+    School,
+    UploadedFile,
+    WorkflowEvent,
+    WorkflowInstance,
+    WorkflowTimer,
+    WorkflowVersion,
+)
+from models.base import utcnow
+from services.workflow_actions import action_registry
+from services.workflow_store import SqlStore, definition_of, published_version, to_engine
+
+STAFF_ROLE_NAMES = {Role.ADMIN.value, Role.ACCOUNTANT.value}
+
+
+def workflow_engine() -> Engine:
+    """Return this process's engine: its compiled machines are shared by every request."""
+    engine = current_app.extensions.get("guichet_engine")
+    if engine is None:
+        registry = action_registry()
+        engine = Engine(SqlStore(), registry, SystemClock(), cache=WorkflowCache(registry))
+        current_app.extensions["guichet_engine"] = engine
+    return engine
+
+
+def actor_of(account: Account | None, anonymous_id: str | None = None) -> Actor:
+    """Return the engine actor for a signed-in account, or for an anonymous visitor."""
+    if account is None:
+        return Actor(anonymous_id, frozenset())
+    roles = {m.role.value for m in account.memberships}
+    if account.guardians:
+        roles.add(Role.PARENT.value)
+    return Actor(f"account:{account.id}", frozenset(roles))
+
+
+def get_instance(public_id: str) -> WorkflowInstance | None:
+    """Return the stored instance with that public id."""
+    return db.session.scalars(db.select(WorkflowInstance).filter_by(public_id=public_id)).first()
+
+
+def definition(row: WorkflowInstance) -> Definition:
+    """Return the definition of the version an instance is pinned to."""
+    return workflow_engine().compiled(row.key, row.version).definition
+
+
+def start(key: str, actor: Actor, school: School | None) -> WorkflowInstance:
+    """Start an instance of the published version of a workflow, for an actor."""
+    instance = workflow_engine().start(key, applicant=actor)
+    row = get_instance(instance.id or "")
+    assert row is not None  # noqa: S101 - the store has just inserted it
+    row.school_id = school.id if school else None
+    return row
+
+
+def step_view(row: WorkflowInstance) -> StepView:
+    """Describe the current step of an instance for rendering."""
+    return workflow_engine().current_step(to_engine(row))
+
+
+def submit(row: WorkflowInstance, values: dict[str, Any], actor: Actor) -> Outcome:
+    """Submit a step's values (ConflictError if someone else moved the instance first)."""
+    return _after(row, workflow_engine().submit(to_engine(row), values, actor))
+
+
+def fire(
+    row: WorkflowInstance, event: str, actor: Actor, payload: dict[str, Any] | None = None
+) -> Outcome:
+    """Deliver a named event to an instance (ignored when it no longer applies)."""
+    return _after(row, workflow_engine().fire(to_engine(row), event, payload, actor))
+
+
+def back(row: WorkflowInstance, actor: Actor) -> Outcome:
+    """Return an instance to its previous step."""
+    return _after(row, workflow_engine().back(to_engine(row), actor))
+
+
+def _after(row: WorkflowInstance, outcome: Outcome) -> Outcome:
+    db.session.refresh(row)
+    if outcome.moved and row.claimed_by_id and row.assignee_role is None:
+        row.claimed_by_id = None  # the staff task is done: nobody holds it any more
+    return outcome
+
+
+def startable(actor: Actor) -> list[Definition]:
+    """Return the published workflows this actor may start, by title."""
+    keys = db.session.scalars(
+        db.select(WorkflowVersion.key).where(WorkflowVersion.published_at.is_not(None)).distinct()
+    )
+    found = []
+    for key in keys:
+        version = published_version(key)
+        if version is None:
+            continue
+        candidate = definition_of(version)
+        rule = candidate.start
+        if rule == "anyone" or actor.has_role(rule.removeprefix("role:")):
+            found.append(candidate)
+    return sorted(found, key=lambda d: d.title)
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """What a queue shows of a task."""
+
+    workflow: str
+    step: str
+
+
+def describe_task(row: WorkflowInstance) -> TaskSummary:
+    """Return the workflow and step titles of a task, rendered with its data."""
+    view = step_view(row)
+    return TaskSummary(workflow=definition(row).title, step=str(view.title))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an applicant stands: step n of the main path's total."""
+
+    position: int
+    total: int
+
+
+def progress(row: WorkflowInstance) -> Progress | None:
+    """Return 'step n of N' along the main path (first transitions), for the applicant."""
+    steps = definition(row).steps
+    path, name = [], definition(row).initial
+    while name not in path and name in steps:
+        step = steps[name]
+        if step.final or step.actor != "applicant":
+            break
+        path.append(name)
+        name = step.next[0].to if step.next else ""
+    if row.step in path:
+        return Progress(path.index(row.step) + 1, len(path))
+    return None
+
+
+def save_upload(upload: Any, school_id: int | None) -> dict[str, Any]:
+    """Keep an uploaded file with the case and return the reference stored in its data."""
+    content = upload.read()
+    stored = UploadedFile(
+        school_id=school_id,
+        filename=(upload.filename or "fichier")[:255],
+        content_type=upload.mimetype or "application/octet-stream",
+        size=len(content),
+        data=content,
+    )
+    db.session.add(stored)
+    db.session.flush()
+    return {"file": stored.public_id, "name": stored.filename, "size": stored.size}
+
+
+def history(row: WorkflowInstance) -> list[WorkflowEvent]:
+    """Return the audit trail of an instance, oldest first."""
+    return list(
+        db.session.scalars(
+            db.select(WorkflowEvent).filter_by(instance_id=row.id).order_by(WorkflowEvent.id)
+        )
+    )
+
+
+# -- staff tasks -------------------------------------------------------------------------
+
+
+def staff_school_ids(account: Account) -> set[int]:
+    """Return the schools where an account holds a staff role."""
+    return {m.school_id for m in account.memberships if m.role.value in STAFF_ROLE_NAMES}
+
+
+def tasks_for(account: Account) -> list[WorkflowInstance]:
+    """Return the active tasks waiting in the queues of an account's roles and schools."""
+    conditions = [
+        sa.and_(
+            WorkflowInstance.school_id == m.school_id,
+            WorkflowInstance.assignee_role == f"role:{m.role.value}",
+        )
+        for m in account.memberships
+        if m.role.value in STAFF_ROLE_NAMES
+    ]
+    if not conditions:
+        return []
+    query = (
+        db.select(WorkflowInstance)
+        .where(WorkflowInstance.status == InstanceStatus.ACTIVE, sa.or_(*conditions))
+        .order_by(WorkflowInstance.updated_at)
+    )
+    return list(db.session.scalars(query))
+
+
+def may_work_on(account: Account, row: WorkflowInstance) -> bool:
+    """Tell whether a staff member may see and act on a task (their role, their school)."""
+    if row.assignee_role is None or row.school_id is None:
+        return False
+    role = row.assignee_role.removeprefix("role:")
+    return any(m.school_id == row.school_id and m.role.value == role for m in account.memberships)
+
+
+def claim(row: WorkflowInstance, account: Account) -> None:
+    """Take a task: colleagues see who works on it."""
+    row.claimed_by_id = account.id
+
+
+def release(row: WorkflowInstance) -> None:
+    """Put a task back in its queue."""
+    row.claimed_by_id = None
+
+
+def assign(row: WorkflowInstance, colleague: Account) -> None:
+    """Hand a task to a colleague who holds the task's role in its school."""
+    if not may_work_on(colleague, row):
+        raise ValueError("Cette personne n'a pas le rôle requis pour cette tâche.")
+    row.claimed_by_id = colleague.id
+
+
+# -- timers --------------------------------------------------------------------------------
+
+
+def fire_timer(timer_id: int) -> bool:
+    """Fire one due timer unless it already fired or its instance moved on."""
+    timer = db.session.scalars(
+        db.select(WorkflowTimer).filter_by(id=timer_id).with_for_update(skip_locked=True)
+    ).first()
+    if timer is None or timer.fired_at is not None:
+        return False
+    timer.fired_at = utcnow()
+    row = db.session.get(WorkflowInstance, timer.instance_id)
+    if row is None or row.status != InstanceStatus.ACTIVE:
+        return False
+    instance: Instance = to_engine(row)
+    outcome = workflow_engine().fire_timer(instance, timer.event, moves=timer.moves)
+    db.session.refresh(row)
+    return not outcome.ignored
+
+
+def due_timer_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Return the timers whose time has come and that have not fired."""
+    query = (
+        db.select(WorkflowTimer.id)
+        .where(WorkflowTimer.fired_at.is_(None), WorkflowTimer.due_at <= (now or utcnow()))
+        .order_by(WorkflowTimer.due_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))

@@ -1,0 +1,305 @@
+"""The generic step view: any step of any workflow, for the applicant or for staff."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.views import MethodView
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from engine import (
+    Actor,
+    ConflictError,
+    EngineError,
+    InvalidTriggerError,
+    NotAllowedError,
+    Outcome,
+    SubmissionError,
+)
+from forms.workflow import StepForm, item_name, step_form_class, submitted_values
+from models import InstanceStatus, WorkflowInstance
+from services import workflows
+from services.schools import current_school
+from services.workflow_store import published_version
+from views.staff import staff_required
+
+bp = Blueprint("workflows", __name__, url_prefix="/demarches")
+tasks_bp = Blueprint("tasks", __name__, url_prefix="/espace/taches")
+
+CONFLICT = (
+    "Cette étape vient d'être validée depuis une autre fenêtre ou par une autre personne. "
+    "Voici où en est la démarche."
+)
+NOT_POSSIBLE = "Cette action n'est plus possible à cette étape."
+
+
+def _anonymous_id(create: bool = False) -> str | None:
+    # A visitor without an account is tied to their instances by this random id, kept in
+    # the signed session cookie: nobody else can present it.
+    if "applicant" not in session and create:
+        session["applicant"] = f"anon:{secrets.token_urlsafe(16)}"
+        session.permanent = True
+    return session.get("applicant")
+
+
+def _visitor() -> Actor:
+    account = current_user if current_user.is_authenticated else None
+    return workflows.actor_of(account, _anonymous_id())
+
+
+class StepPage(MethodView):
+    """Render a step and handle its submission; `audience` says who the page is for."""
+
+    def __init__(self, audience: str) -> None:
+        self.audience = audience  # "applicant" or "staff"
+
+    # -- hooks -----------------------------------------------------------------------
+
+    def load(self, public_id: str) -> WorkflowInstance:
+        row = workflows.get_instance(public_id)
+        if row is None:
+            abort(404)
+        return row
+
+    def check_access(self, row: WorkflowInstance) -> Actor:
+        actor = _visitor()
+        if self.audience == "staff":
+            if not (current_user.is_authenticated and workflows.may_work_on(current_user, row)):
+                abort(403)
+        elif row.applicant is None or row.applicant != actor.id:
+            abort(403)
+        return actor
+
+    def here(self, row: WorkflowInstance) -> str:
+        endpoint = "tasks.task" if self.audience == "staff" else "workflows.step"
+        return url_for(endpoint, public_id=row.public_id)
+
+    # -- requests ----------------------------------------------------------------------
+
+    def get(self, public_id: str) -> str:
+        row = self.load(public_id)
+        self.check_access(row)
+        return self.render(row)
+
+    def post(self, public_id: str) -> str | Response:
+        row = self.load(public_id)
+        actor = self.check_access(row)
+        if not self.acts_now(row):
+            flash(NOT_POSSIBLE, "warning")
+            return redirect(self.here(row))
+        if _stale(row):
+            flash(CONFLICT, "warning")
+            return redirect(self.here(row))
+        view = workflows.step_view(row)
+        form = step_form_class(row.key, row.version, view)()
+        if not form.validate_on_submit():
+            return self.render(row, form=form)
+        values = submitted_values(form, view, lambda f: workflows.save_upload(f, row.school_id))
+        try:
+            outcome = workflows.submit(row, values, actor)
+        except SubmissionError as error:
+            _attach(form, view, error.errors)
+            return self.render(row, form=form)
+        except ConflictError:
+            flash(CONFLICT, "warning")
+            return redirect(self.here(row))
+        _flash_outcome(outcome)
+        return redirect(self.after(row))
+
+    def after(self, row: WorkflowInstance) -> str:
+        if self.audience == "staff" and not self.acts_now(row):
+            flash("La tâche est traitée.", "success")
+            return url_for("tasks.task_list")
+        return self.here(row)
+
+    def acts_now(self, row: WorkflowInstance) -> bool:
+        if row.status != InstanceStatus.ACTIVE:
+            return False
+        return (row.assignee_role is not None) == (self.audience == "staff")
+
+    def render(self, row: WorkflowInstance, form: StepForm | None = None) -> str:
+        view = workflows.step_view(row)
+        acting = self.acts_now(row)
+        if form is None and acting and view.has_form:
+            form = step_form_class(row.key, row.version, view)(formdata=None)
+        if form is not None:
+            form.revision.data = str(row.revision)
+        return render_template(
+            "workflows/step.html",
+            row=row,
+            view=view,
+            form=form if acting else None,
+            acting=acting,
+            audience=self.audience,
+            progress=workflows.progress(row) if self.audience == "applicant" else None,
+            definition=workflows.definition(row),
+            history=workflows.history(row) if self.audience == "staff" else [],
+            base_url=self.here(row),
+        )
+
+
+def _stale(row: WorkflowInstance) -> bool:
+    # The page was shown at another revision: another tab or person moved the case since.
+    shown = request.form.get("revision")
+    return shown is not None and shown != str(row.revision)
+
+
+def _attach(form: StepForm, view: Any, errors: dict[str, str]) -> None:
+    for name, message in errors.items():
+        field = next((f for f in view.fields if f.name == name), None)
+        target = name if field is None or field.items is None else item_name(field, 0)
+        if target in form:
+            form[target].errors = [*form[target].errors, message]
+
+
+def _flash_outcome(outcome: Outcome) -> None:
+    if outcome.ignored:
+        flash(NOT_POSSIBLE, "warning")
+    elif not outcome.moved and outcome.blocked:
+        flash(
+            outcome.message or "Les informations saisies ne permettent pas de continuer.", "error"
+        )
+
+
+def _event(audience: str, public_id: str, event: str) -> Response:
+    page = StepPage(audience)
+    row = page.load(public_id)
+    actor = page.check_access(row)
+    if _stale(row):
+        flash(CONFLICT, "warning")
+        return redirect(page.here(row))
+    try:
+        outcome = workflows.fire(row, event, actor)
+    except (NotAllowedError, InvalidTriggerError):
+        abort(403)
+    except ConflictError:
+        flash(CONFLICT, "warning")
+        return redirect(page.here(row))
+    _flash_outcome(outcome)
+    return redirect(page.after(row))
+
+
+def _back(audience: str, public_id: str) -> Response:
+    page = StepPage(audience)
+    row = page.load(public_id)
+    actor = page.check_access(row)
+    if _stale(row):
+        flash(CONFLICT, "warning")
+        return redirect(page.here(row))
+    try:
+        workflows.back(row, actor)
+    except InvalidTriggerError:
+        flash(NOT_POSSIBLE, "warning")
+    except ConflictError:
+        flash(CONFLICT, "warning")
+    return redirect(page.here(row))
+
+
+# -- the applicant's side ------------------------------------------------------------------
+
+bp.add_url_rule("/<public_id>", view_func=StepPage.as_view("step", audience="applicant"))
+
+
+@bp.get("/")
+def index() -> str:
+    """List the procedures a visitor may start here."""
+    account = current_user if current_user.is_authenticated else None
+    definitions = workflows.startable(workflows.actor_of(account, _anonymous_id()))
+    return render_template("workflows/index.html", definitions=definitions)
+
+
+@bp.post("/<key>/commencer")
+def start(key: str) -> Response:
+    """Start a procedure and open its first step."""
+    if published_version(key) is None:
+        abort(404)
+    account = current_user if current_user.is_authenticated else None
+    actor = workflows.actor_of(account, None if account else _anonymous_id(create=True))
+    try:
+        row = workflows.start(key, actor, current_school())
+    except NotAllowedError:
+        abort(403)
+    except EngineError:
+        abort(404)
+    return redirect(url_for("workflows.step", public_id=row.public_id))
+
+
+@bp.post("/<public_id>/evenement/<event>")
+def event(public_id: str, event: str) -> Response:
+    """Fire a button event of the current step (resend a code…)."""
+    return _event("applicant", public_id, event)
+
+
+@bp.post("/<public_id>/retour")
+def back(public_id: str) -> Response:
+    """Go back to the previous step."""
+    return _back("applicant", public_id)
+
+
+# -- the staff side ------------------------------------------------------------------------
+
+tasks_bp.add_url_rule(
+    "/<public_id>",
+    view_func=staff_required(StepPage.as_view("task", audience="staff")),
+)
+
+
+@tasks_bp.get("/")
+@staff_required
+def task_list() -> str:
+    """List the tasks waiting in the queues of the staff member's roles."""
+    tasks = workflows.tasks_for(current_user)
+    mine = [t for t in tasks if t.claimed_by_id == current_user.id]
+    free = [t for t in tasks if t.claimed_by_id is None]
+    others = [t for t in tasks if t.claimed_by_id not in (None, current_user.id)]
+    return render_template(
+        "tasks/index.html", mine=mine, free=free, others=others, describe=workflows.describe_task
+    )
+
+
+@tasks_bp.post("/<public_id>/evenement/<event>")
+@staff_required
+def task_event(public_id: str, event: str) -> Response:
+    """Fire a button event of a staff step (ask the family for more information…)."""
+    return _event("staff", public_id, event)
+
+
+@tasks_bp.post("/<public_id>/prendre")
+@staff_required
+def claim(public_id: str) -> Response:
+    """Take a task."""
+    row = _task(public_id)
+    workflows.claim(row, current_user)
+    flash("Vous traitez cette tâche.", "success")
+    return redirect(url_for("tasks.task", public_id=public_id))
+
+
+@tasks_bp.post("/<public_id>/liberer")
+@staff_required
+def release(public_id: str) -> Response:
+    """Put a task back in the queue."""
+    row = _task(public_id)
+    workflows.release(row)
+    flash("La tâche est remise dans la file.", "info")
+    return redirect(url_for("tasks.task_list"))
+
+
+def _task(public_id: str) -> WorkflowInstance:
+    row = workflows.get_instance(public_id)
+    if row is None:
+        abort(404)
+    if not workflows.may_work_on(current_user, row):
+        abort(403)
+    return row
