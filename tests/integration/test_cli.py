@@ -75,3 +75,20 @@ def test_seed_if_empty_leaves_an_existing_school_alone(runner, db, make_school):
     result = runner.invoke(args=["seed", "demo", "--if-empty"])
     assert "not loaded" in result.output
     assert db.session.query(School).count() == 1
+
+
+def test_schools_create_then_update_by_uai(runner, db):
+    args = ["schools", "create", "--uai", "0450001a", "--name", "Collège Anatole France"]
+    assert runner.invoke(args=[*args, "--accountant-email", "ac@example.org"]).exit_code == 0
+    renamed = ["schools", "create", "--uai", "0450001A", "--name", "Collège A. France"]
+    result = runner.invoke(args=renamed)
+    assert "Updated 0450001A" in result.output
+    [school] = db.session.scalars(db.select(School)).all()
+    assert (school.uai, school.name) == ("0450001A", "Collège A. France")
+
+
+def test_schools_create_refuses_what_is_not_a_uai(runner, db):
+    result = runner.invoke(args=["schools", "create", "--uai", "12345", "--name", "X"])
+    assert result.exit_code != 0
+    assert "is not a UAI" in result.output
+    assert db.session.query(School).count() == 0
