@@ -18,10 +18,12 @@ UAI = re.compile(r"^\d{7}[A-Z]$")
 @cli.command("create")
 @click.option("--uai", required=True, help="The school's UAI (7 digits and a letter).")
 @click.option("--name", required=True, help="Its name, as parents know it.")
-@click.option("--accountant-email", default="", help="The agent comptable's address.")
-@click.option("--address", default="", help="Postal address shown in the footer.")
-@click.option("--phone", default="")
-def create(uai: str, name: str, accountant_email: str, address: str, phone: str) -> None:
+@click.option("--accountant-email", help="The agent comptable's address.")
+@click.option("--address", help="Postal address shown in the footer.")
+@click.option("--phone")
+def create(
+    uai: str, name: str, accountant_email: str | None, address: str | None, phone: str | None
+) -> None:
     """Add a school, or update its details if the UAI is known already."""
     uai = uai.strip().upper()
     if not UAI.match(uai):
@@ -31,8 +33,15 @@ def create(uai: str, name: str, accountant_email: str, address: str, phone: str)
     if school is None:
         school = School(uai=uai, name=name)
         db.session.add(school)
-    school.name, school.address, school.phone = name, address, phone
-    school.accountant_email = accountant_email
+    school.name = name
+    # On an update, details not given on the command line stay as they were.
+    for attribute, value in (
+        ("accountant_email", accountant_email),
+        ("address", address),
+        ("phone", phone),
+    ):
+        if value is not None:
+            setattr(school, attribute, value)
     db.session.flush()
     audit.record(
         "school.created" if created else "school.updated", target=school, school_id=school.id

@@ -85,6 +85,7 @@ def test_schools_create_then_update_by_uai(runner, db):
     assert "Updated 0450001A" in result.output
     [school] = db.session.scalars(db.select(School)).all()
     assert (school.uai, school.name) == ("0450001A", "Collège A. France")
+    assert school.accountant_email == "ac@example.org"  # not given again: kept
 
 
 def test_schools_create_refuses_what_is_not_a_uai(runner, db):
