@@ -343,9 +343,9 @@ def _inputs(field: FieldView) -> list[Input]:
 
 
 class StepForm(FlaskForm):
-    """Base class of every generated step form: it carries the revision it was shown at."""
+    """Base class of every generated step form: it carries the step position it was shown at."""
 
-    revision = HiddenField()
+    shown_at = HiddenField()
     _has_file = False
 
 

@@ -135,7 +135,7 @@ class StepPage(MethodView):
         if form is None and acting and view.has_form:
             form = step_form_class(row.key, row.version, view)(formdata=None)
         if form is not None:
-            form.revision.data = str(row.revision)
+            form.shown_at.data = _position(row)
         return render_template(
             "workflows/step.html",
             row=row,
@@ -150,10 +150,17 @@ class StepPage(MethodView):
         )
 
 
+def _position(row: WorkflowInstance) -> str:
+    # The step and how many steps lie behind it: events that stay on the step (a timer,
+    # a resent code) leave it unchanged, moving on or back changes it.
+    return f"{row.step}:{len(row.history or [])}"
+
+
 def _stale(row: WorkflowInstance) -> bool:
-    # The page was shown at another revision: another tab or person moved the case since.
-    shown = request.form.get("revision")
-    return shown is not None and shown != str(row.revision)
+    # The page was shown at another step: another tab or person moved the case since. True
+    # races between two submissions are caught by the store's compare-and-set instead.
+    shown = request.form.get("shown_at")
+    return shown is not None and shown != _position(row)
 
 
 def _attach(form: StepForm, view: Any, errors: dict[str, str]) -> None:

@@ -167,7 +167,7 @@ def test_staff_of_another_role_cannot_see_the_task(demo_app, client, make_staff)
 def test_a_stale_tab_cannot_submit_over_a_newer_step(demo_app, client):
     url = _start(client)
     token = csrf_token(client, url)
-    first_tab = {**IDENTITY, "csrf_token": token, "revision": "1"}
+    first_tab = {**IDENTITY, "csrf_token": token, "shown_at": "identite:0"}
     assert client.post(url, data=first_tab).status_code == 302  # moves on to the code step
     second_tab = client.post(url, data=first_tab, follow_redirects=True)
     assert "validée depuis une autre fenêtre" in second_tab.get_data(as_text=True)
