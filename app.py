@@ -107,6 +107,12 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from engine.templates import euros, french_date
+
     @app.context_processor
     def inject_school() -> dict[str, Any]:
         return {"school": current_school()}
+
+    # Times are stored in UTC; people read them in Paris time.
+    app.add_template_filter(french_date, "paris")
+    app.add_template_filter(euros, "euros")

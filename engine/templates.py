@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from datetime import date, datetime
 from typing import Any
 
 from jinja2 import Template, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
+
+from engine.clock import PARIS
 
 
 def euros(cents: Any) -> str:
@@ -20,11 +23,27 @@ def euros(cents: Any) -> str:
     return f"{sign}{whole:,}".replace(",", "\u202f") + f",{rest:02d}\u00a0€"
 
 
+def french_date(value: Any) -> str:
+    """Format a date or an ISO timestamp the French way, in Paris time: '29/11/2026 à 14:05'."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        local = value.astimezone(PARIS) if value.tzinfo else value
+        return local.strftime("%d/%m/%Y à %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return ""
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(autoescape=True)
     # No globals at all (range, lipsum, namespace…): a text sees its data, nothing else.
     env.globals.clear()
     env.filters["euros"] = euros
+    env.filters["date"] = french_date
     return env
 
 
@@ -59,4 +78,4 @@ def render(
     return Markup(template.render(context))  # noqa: S704
 
 
-__all__ = ["TemplateSyntaxError", "euros", "parse_names", "render"]
+__all__ = ["TemplateSyntaxError", "euros", "french_date", "parse_names", "render"]

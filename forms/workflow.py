@@ -169,7 +169,7 @@ def _build_email(spec: Input) -> dict[str, UnboundField]:
 
 
 def _build_mobile(spec: Input) -> dict[str, UnboundField]:
-    render = {"autocomplete": "tel", "inputmode": "tel"}
+    render = {"autocomplete": "tel", "type": "tel"}
     return {
         spec.name: MobileField(
             **_kw(spec, validators=_presence(spec), default=spec.default, render_kw=render)
@@ -302,7 +302,12 @@ def _build_file(spec: Input) -> dict[str, UnboundField]:
         validators.append(FileAllowed(accept, f"Formats acceptés : {', '.join(accept)}."))
     validators.append(_MaxSize(spec.options.get("max_size_kb", 5000)))
     render = {"accept": ",".join("." + a for a in accept)} if accept else {}
-    return {spec.name: FileField(**_kw(spec, validators=validators, render_kw=render))}
+    limits = f"Taille maximale : {spec.options.get('max_size_kb', 5000) // 1000} Mo."
+    if accept:
+        limits += f" Formats acceptés : {', '.join(accept)}."
+    hint = f"{spec.hint} {limits}".strip()
+    field = FileField(spec.label, description=hint, validators=validators, render_kw=render)
+    return {spec.name: field}
 
 
 # The field-type registry: each engine field type knows how to become WTForms fields.

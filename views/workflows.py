@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 from typing import Any
 
@@ -12,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     session,
     url_for,
 )
@@ -146,6 +148,8 @@ class StepPage(MethodView):
             progress=workflows.progress(row) if self.audience == "applicant" else None,
             definition=workflows.definition(row),
             history=workflows.history(row) if self.audience == "staff" else [],
+            answers=workflows.answers(row) if self.audience == "staff" else [],
+            step_title=lambda name: workflows.step_title(row, name),
             base_url=self.here(row),
         )
 
@@ -188,7 +192,7 @@ def _event(audience: str, public_id: str, event: str) -> Response:
         flash(CONFLICT, "warning")
         return redirect(page.here(row))
     try:
-        outcome = workflows.fire(row, event, actor)
+        outcome = workflows.fire(row, event, actor, workflows.event_payload(row, request.form))
     except (NotAllowedError, InvalidTriggerError):
         abort(403)
     except ConflictError:
@@ -301,6 +305,22 @@ def release(public_id: str) -> Response:
     workflows.release(row)
     flash("La tâche est remise dans la file.", "info")
     return redirect(url_for("tasks.task_list"))
+
+
+@tasks_bp.get("/<public_id>/fichiers/<file_id>")
+@staff_required
+def attachment(public_id: str, file_id: str) -> Response:
+    """Download a file the applicant attached to this task's case."""
+    row = _task(public_id)
+    stored = workflows.uploaded_file(row, file_id)
+    if stored is None:
+        abort(404)
+    return send_file(
+        io.BytesIO(stored.data),
+        mimetype=stored.content_type,
+        as_attachment=True,
+        download_name=stored.filename,
+    )
 
 
 def _task(public_id: str) -> WorkflowInstance:

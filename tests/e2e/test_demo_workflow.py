@@ -184,7 +184,11 @@ def test_family_on_a_phone_and_accountant_complete_the_demo(
     field(family, "Mot de passe").fill(NEW_PASSWORD)
     field(family, "Confirmez le mot de passe").fill(NEW_PASSWORD + "!")
     submit(family)
-    expect(family.get_by_role("alert")).to_contain_text("corrigez les champs signalés")
+    summary = family.get_by_role("alert")
+    expect(summary).to_contain_text("Le formulaire contient 1 erreur")
+    # Each line of the summary leads to its field.
+    summary.get_by_role("link", name=re.compile("Confirmez le mot de passe")).click()
+    expect(field(family, "Confirmez le mot de passe")).to_be_focused()
     confirmation = field(family, "Confirmez le mot de passe")
     # The DSFR appends a hidden separator to each message, hence no `$`.
     expect(confirmation).to_have_accessible_description(
@@ -201,7 +205,7 @@ def test_family_on_a_phone_and_accountant_complete_the_demo(
     shot(family, "6-signature")
     field(family, "Mot de passe").fill(NEW_PASSWORD)
     submit(family)
-    expect(heading(family)).to_have_text("Instruction de la demande de Hélène Robin")
+    expect(heading(family)).to_have_text("Votre demande est envoyée")
     expect(family.get_by_role("heading", level=2)).to_contain_text(
         "entre les mains de l'établissement"
     )

@@ -174,3 +174,57 @@ def test_a_stale_tab_cannot_submit_over_a_newer_step(demo_app, client):
     row = db.session.scalars(db.select(WorkflowInstance)).one()
     assert row.step == "code"
     assert db.session.query(OutboxMessage).filter_by(channel=Channel.SMS).count() == 1
+
+
+def _accountant(demo_app, make_staff):
+    make_staff()
+    staff = demo_app.test_client()
+    login(staff, "comptable@example.org")
+    return staff
+
+
+def test_staff_reads_the_answers_in_words_and_downloads_the_attachment(
+    demo_app, client, make_staff
+):
+    import io
+
+    url = _start(client)
+    _walk_to_instruction(client, url)
+    row = db.session.scalars(db.select(WorkflowInstance)).one()
+    # Attach a file as the family would have on the request step.
+    from services.workflows import save_upload
+
+    class Upload(io.BytesIO):
+        filename, mimetype = "avis.pdf", "application/pdf"
+
+    row.data = {**row.data, "justificatif": save_upload(Upload(b"%PDF-1.4 avis"), row.school_id)}
+    db.session.commit()
+    staff = _accountant(demo_app, make_staff)
+    page = staff.get(f"/espace/taches/{row.public_id}").get_data(as_text=True)
+    assert "Frais de restauration" in page  # the choice's label, not its value
+    assert "120,50" in page
+    assert "Date de naissance de Léa" in page and "14/03/2011" in page
+    link = re.search(r'href="(/espace/taches/[^"]+/fichiers/[^"]+)"', page).group(1)
+    download = staff.get(link)
+    assert download.data == b"%PDF-1.4 avis"
+    assert "avis.pdf" in download.headers["Content-Disposition"]
+    assert staff.get(f"/espace/taches/{row.public_id}/fichiers/not-this-case").status_code == 404
+    assert client.get(link).status_code == 302  # the family is not staff: sent to sign in
+
+
+def test_asking_for_more_information_carries_the_comment_to_the_family(
+    demo_app, client, make_staff
+):
+    url = _start(client)
+    _walk_to_instruction(client, url)
+    row = db.session.scalars(db.select(WorkflowInstance)).one()
+    staff = _accountant(demo_app, make_staff)
+    task = f"/espace/taches/{row.public_id}"
+    token = csrf_token(staff, task)
+    staff.post(
+        f"{task}/evenement/complement",
+        data={"csrf_token": token, "commentaire": "Merci de joindre l'attestation CAF."},
+    )
+    page = client.get(url).get_data(as_text=True)
+    assert "Complément d’information" in page
+    assert "Merci de joindre l&#39;attestation CAF." in page
