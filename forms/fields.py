@@ -6,9 +6,10 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import phonenumbers
 from wtforms import SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from services.phones import normalise_mobile
 
 MONEY = re.compile(
     r"^\s*(\d{1,3}(?:[ \u00a0\u202f]?\d{3})*|\d+)(?:[.,](\d{1,2}))?\s*(?:€|EUR)?\s*$"
@@ -33,21 +34,6 @@ def format_euros(cents: int | None) -> str:
     if cents is None:
         return ""
     return f"{cents // 100},{cents % 100:02d}"
-
-
-def normalise_mobile(text: str, region: str = "FR") -> str | None:
-    """Return the E.164 form of a mobile number, or None when it cannot be one.
-
-    Numbers the library calls merely *possible* are accepted: fiction ranges used by
-    schools and new number blocks are not always *valid* for it.
-    """
-    try:
-        number = phonenumbers.parse(text or "", region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class MobileField(StringField):

@@ -30,7 +30,10 @@ class Account(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "accounts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
+    # Not unique: two guardians of a family often share one mailbox. Staff sign in with
+    # their email, which services.accounts keeps unique among staff.
+    email: Mapped[str | None] = mapped_column(sa.String(254), index=True)
+    new_email: Mapped[str | None] = mapped_column(sa.String(254))  # waiting for confirmation
     identifiant: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200), nullable=False)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
@@ -39,6 +42,11 @@ class Account(UserMixin, TimestampMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0, nullable=False)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Temporary credentials (activation letters) expire and must be replaced at first login.
+    must_change_password: Mapped[bool] = mapped_column(
+        default=False, server_default=sa.false(), nullable=False
+    )
+    password_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="account", cascade="all, delete-orphan"

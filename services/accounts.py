@@ -8,7 +8,7 @@ from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from extensions import db
-from models import Account, Membership, Role, School
+from models import STAFF_ROLES, Account, Membership, Role, School
 from models.base import utcnow
 from services import audit
 from services.mail import send_email
@@ -26,8 +26,12 @@ class AccountError(ValueError):
 def find_by_login(login: str) -> Account | None:
     """Return the account a login names: an email for staff, an identifiant for parents."""
     login = login.strip().lower()
-    column = Account.email if "@" in login else Account.identifiant
-    return db.session.scalars(db.select(Account).where(column == login)).first()
+    if "@" in login:
+        staff = db.select(Membership.account_id).where(Membership.role.in_(STAFF_ROLES))
+        query = db.select(Account).where(Account.email == login, Account.id.in_(staff))
+    else:
+        query = db.select(Account).where(Account.identifiant == login)
+    return db.session.scalars(query).first()
 
 
 def create_staff(
