@@ -6,9 +6,8 @@ Create Date: 2026-11-29 21:43:14.680228
 
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0003"
