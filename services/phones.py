@@ -28,7 +28,11 @@ def is_mobile(e164: str) -> bool:
     """Tell whether an E.164 number can receive SMS (French 06/07 or any foreign mobile)."""
     number = phonenumbers.parse(e164, None)
     kind = phonenumbers.number_type(number)
-    if kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE):
+    mobile_kinds = (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    )
+    if kind in mobile_kinds:
         return True
     # Fiction and new blocks are not 'valid' for the library: judge French ones by prefix.
     return e164.startswith(("+336", "+337"))
