@@ -83,13 +83,33 @@ def _init_login(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from views import auth, dev, errors, headers, health, public, staff, transaction, workflows
+    from views import (
+        account,
+        auth,
+        dev,
+        errors,
+        headers,
+        health,
+        public,
+        staff,
+        transaction,
+        workflows,
+    )
 
     dsfr = Blueprint(
         "dsfr", __name__, static_folder=str(app.config["DSFR_DIST"]), static_url_path="/static/dsfr"
     )
     app.register_blueprint(dsfr)
-    blueprints = (public.bp, auth.bp, staff.bp, workflows.bp, workflows.tasks_bp, dev.bp, health.bp)
+    blueprints = (
+        public.bp,
+        auth.bp,
+        account.bp,
+        staff.bp,
+        workflows.bp,
+        workflows.tasks_bp,
+        dev.bp,
+        health.bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
     csrf.exempt(health.bp)

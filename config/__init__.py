@@ -75,6 +75,7 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = _env_int("SESSION_LIFETIME_SECONDS", 30 * 60)
         self.WTF_CSRF_TIME_LIMIT = _env_int("CSRF_TIME_LIMIT_SECONDS", 3600)
         self.MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+        self.EMAIL_CONFIRMATION_HOURS = _env_int("EMAIL_CONFIRMATION_HOURS", 48)
         self.PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)
         self.SHOW_DEV_OUTBOX = _env_bool("SHOW_DEV_OUTBOX", False)
         self.WORKFLOWS_DIR = Path(_env("WORKFLOWS_DIR", str(ROOT / "workflows")))

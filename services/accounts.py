@@ -68,6 +68,8 @@ def authenticate(login: str, password: str) -> Account | None:
         return None
     if account.locked_until and account.locked_until > now:
         return None
+    if account.password_expires_at and account.password_expires_at < now:
+        return None  # temporary credentials of an activation letter, unused in time
     if not account.is_enabled or not verify_password(account.password_hash, password):
         account.failed_logins += 1
         if account.failed_logins >= MAX_FAILED_LOGINS:
@@ -96,7 +98,14 @@ def request_password_reset(email: str) -> None:
     account = find_by_login(email)
     if account is None or not account.email or not account.is_staff:
         return
-    # The hash prefix makes the link single-use: it dies once the password changes.
+    send_password_reset_link(account)
+
+
+def send_password_reset_link(account: Account) -> None:
+    """Email a single-use link to choose a new password, to the account's confirmed address."""
+    if not account.email or not account.email_confirmed_at:
+        return
+    # The hash suffix makes the link single-use: it dies once the password changes.
     token = _serializer().dumps({"id": account.id, "h": (account.password_hash or "")[-12:]})
     link = current_app.config["PUBLIC_URL"].rstrip("/") + url_for(
         "auth.reset_password", token=token

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from engine import Actor, Definition, Engine, Instance, Outcome, StepView, WorkflowCache
 from engine.clock import SystemClock
@@ -49,6 +50,29 @@ def actor_of(account: Account | None, anonymous_id: str | None = None) -> Actor:
     if account.guardians:
         roles.add(Role.PARENT.value)
     return Actor(f"account:{account.id}", frozenset(roles))
+
+
+RESUME_SALT = "workflow-resume"
+RESUME_MAX_AGE = 14 * 24 * 3600
+
+
+def resume_link(public_id: str) -> str:
+    """Return a signed link that gives a visitor back their procedure (valid two weeks)."""
+    token = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESUME_SALT).dumps(
+        public_id
+    )
+    path = url_for("workflows.resume", token=token)
+    return current_app.config["PUBLIC_URL"].rstrip("/") + path
+
+
+def instance_for_resume(token: str) -> WorkflowInstance | None:
+    """Return the instance a genuine, unexpired resume link names."""
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESUME_SALT)
+    try:
+        public_id = serializer.loads(token, max_age=RESUME_MAX_AGE)
+    except (BadSignature, SignatureExpired):
+        return None
+    return get_instance(public_id)
 
 
 def get_instance(public_id: str) -> WorkflowInstance | None:
@@ -345,6 +369,13 @@ def _file_ids(value: Any) -> set[str]:
     if isinstance(value, list):
         return set().union(*(_file_ids(item) for item in value)) if value else set()
     return set()
+
+
+def render_text(row: WorkflowInstance, text: str) -> str:
+    """Render a text of the definition (a guard's message) with the instance's data."""
+    from engine.templates import render
+
+    return str(render(text, row.data or {}, definition(row).settings)).strip() if text else ""
 
 
 def step_title(row: WorkflowInstance, name: str | None) -> str:

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from extensions import limiter
 from forms.auth import ForgotPasswordForm, LoginForm, NewPasswordForm
+from models import Account
 from services import accounts
 
 bp = Blueprint("auth", __name__)
@@ -25,6 +26,10 @@ bp = Blueprint("auth", __name__)
 
 def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _home_of(account: Account) -> str:
+    return url_for("staff.dashboard" if account.is_staff else "account.overview")
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -39,7 +44,7 @@ def _safe_next(target: str | None) -> str | None:
 def login() -> str | Response:
     """Sign in with an identifiant or a staff email address."""
     if current_user.is_authenticated:
-        return redirect(url_for("staff.dashboard" if current_user.is_staff else "public.home"))
+        return redirect(_home_of(current_user))
     form = LoginForm()
     if form.validate_on_submit():
         account = accounts.authenticate(form.login.data, form.password.data)
@@ -47,8 +52,10 @@ def login() -> str | Response:
             session.permanent = True  # expires after SESSION_LIFETIME_SECONDS of inactivity
             login_user(account)
             flash(f"Bienvenue, {account.name}.", "success")
-            default = url_for("staff.dashboard" if account.is_staff else "public.home")
-            return redirect(_safe_next(request.args.get("next")) or default)
+            if account.must_change_password:
+                flash("Choisissez maintenant votre propre mot de passe.", "warning")
+                return redirect(url_for("account.overview"))
+            return redirect(_safe_next(request.args.get("next")) or _home_of(account))
         if accounts.is_locked(accounts.find_by_login(form.login.data)):
             flash(
                 "Trop d'essais infructueux : le compte est bloqué pendant 15 minutes. "

@@ -117,7 +117,7 @@ class StepPage(MethodView):
         except ConflictError:
             flash(CONFLICT, "warning")
             return redirect(self.here(row))
-        _flash_outcome(outcome)
+        _flash_outcome(row, outcome)
         return redirect(self.after(row))
 
     def after(self, row: WorkflowInstance) -> str:
@@ -175,13 +175,12 @@ def _attach(form: StepForm, view: Any, errors: dict[str, str]) -> None:
             form[target].errors = [*form[target].errors, message]
 
 
-def _flash_outcome(outcome: Outcome) -> None:
+def _flash_outcome(row: WorkflowInstance, outcome: Outcome) -> None:
     if outcome.ignored:
         flash(NOT_POSSIBLE, "warning")
     elif not outcome.moved and outcome.blocked:
-        flash(
-            outcome.message or "Les informations saisies ne permettent pas de continuer.", "error"
-        )
+        message = workflows.render_text(row, outcome.message)
+        flash(message or "Les informations saisies ne permettent pas de continuer.", "error")
 
 
 def _event(audience: str, public_id: str, event: str) -> Response:
@@ -198,7 +197,7 @@ def _event(audience: str, public_id: str, event: str) -> Response:
     except ConflictError:
         flash(CONFLICT, "warning")
         return redirect(page.here(row))
-    _flash_outcome(outcome)
+    _flash_outcome(row, outcome)
     return redirect(page.after(row))
 
 
@@ -231,6 +230,15 @@ def index() -> str:
     return render_template("workflows/index.html", definitions=definitions)
 
 
+@bp.get("/nouvelle/<key>")
+def start_page(key: str) -> str:
+    """Present a procedure with its "Commencer" button (links can only GET)."""
+    version = published_version(key)
+    if version is None:
+        abort(404)
+    return render_template("workflows/start.html", definition=workflows.definition_of(version))
+
+
 @bp.post("/<key>/commencer")
 def start(key: str) -> Response:
     """Start a procedure and open its first step."""
@@ -244,6 +252,18 @@ def start(key: str) -> Response:
         abort(403)
     except EngineError:
         abort(404)
+    return redirect(url_for("workflows.step", public_id=row.public_id))
+
+
+@bp.get("/reprendre/<token>")
+def resume(token: str) -> Response:
+    """Give a visitor without an account their procedure back, from a link we emailed them."""
+    row = workflows.instance_for_resume(token)
+    if row is None or row.applicant is None:
+        abort(404)
+    if row.applicant.startswith("anon:"):
+        session["applicant"] = row.applicant
+        session.permanent = True
     return redirect(url_for("workflows.step", public_id=row.public_id))
 
 

@@ -111,7 +111,9 @@ def test_list_and_show(runner, app):
     sync_files()
     db.session.commit()
     listed = json.loads(runner.invoke(args=["workflows", "list", "--json"]).output)
-    assert listed[0]["key"] == "demo" and listed[0]["published"] is True
+    demo = next(row for row in listed if row["key"] == "demo")
+    assert demo["published"] is True and demo["version"] == 1
+    assert {row["key"] for row in listed} >= {"activation", "demo", "mot_de_passe_oublie"}
     shown = runner.invoke(args=["workflows", "show", "demo"]).output
     assert shown.startswith("stateDiagram-v2")
     assert "identite --> code" in shown
