@@ -60,6 +60,11 @@ class Config:
         self.MAIL_SUPPRESS_SEND = False
         self.MAIL_DEFAULT_SENDER = _env("MAIL_DEFAULT_SENDER", "Guichet <guichet@example.org>")
         self.SMS_BACKEND = _env("SMS_BACKEND", "outbox")
+        # SMS: "outbox" only records messages; "brevo" also sends them through Brevo's API.
+        self.SMS_API_URL = _env("SMS_API_URL", "https://api.brevo.com/v3/transactionalSMS/send")
+        self.SMS_API_KEY = _env("SMS_API_KEY")
+        self.SMS_SENDER = _env("SMS_SENDER", "Guichet")
+        self.SMS_TIMEOUT_SECONDS = _env_int("SMS_TIMEOUT_SECONDS", 10)
         self.PAYMENT_BACKEND = _env("PAYMENT_BACKEND", "sandbox")
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
@@ -137,7 +142,7 @@ class ProductionConfig(Config):
             self.RATELIMIT_STORAGE_URI = self.REDIS_URL
 
     def check(self) -> None:
-        """Refuse a default secret, a SQLite database or a missing Redis."""
+        """Refuse a default secret, a SQLite database, a missing Redis or SMS API key."""
         if not self.SECRET_KEY or self.SECRET_KEY == DEFAULT_SECRET_KEY:
             raise ConfigError(
                 "SECRET_KEY is missing or left at its default: set a long random value."
@@ -148,6 +153,8 @@ class ProductionConfig(Config):
             raise ConfigError(
                 "REDIS_URL is not set: production needs Redis for jobs and rate limits."
             )
+        if self.SMS_BACKEND == "brevo" and not self.SMS_API_KEY:
+            raise ConfigError("SMS_BACKEND is brevo but SMS_API_KEY is not set: give the API key.")
 
 
 CONFIGS: dict[str, type[Config]] = {

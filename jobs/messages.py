@@ -19,6 +19,9 @@ def deliver(message_id: int) -> None:
         return
     try:
         deliver_message(message)
-    except Exception:
+    except Exception as error:
         db.session.commit()  # keep the recorded error even though the job fails
-        raise
+        if getattr(error, "retryable", True):
+            raise
+        # A refusal (bad number, bad key) gets the same answer on every try: no retry.
+        log.warning("outbox message %s refused for good: %s", message_id, error)

@@ -9,6 +9,7 @@ from flask import current_app
 from extensions import db
 from jobs import enqueue
 from models import Channel, OutboxMessage
+from services.sms_providers import deliver_brevo
 
 SMS_MAX_LENGTH = 459  # three concatenated GSM segments
 
@@ -25,7 +26,10 @@ def send_sms(to: str, body: str, *, school_id: int | None = None) -> OutboxMessa
 
 
 # Backends named by SMS_BACKEND; "outbox" keeps the record only (development, demo).
-SMS_BACKENDS: dict[str, Callable[[OutboxMessage], None] | None] = {"outbox": None}
+SMS_BACKENDS: dict[str, Callable[[OutboxMessage], None] | None] = {
+    "outbox": None,
+    "brevo": deliver_brevo,
+}
 
 
 def sms_backend() -> Callable[[OutboxMessage], None] | None:
