@@ -85,6 +85,7 @@ def _init_login(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from views import (
         account,
+        admin,
         auth,
         dev,
         errors,
@@ -105,6 +106,7 @@ def _register_blueprints(app: Flask) -> None:
         auth.bp,
         account.bp,
         staff.bp,
+        admin.bp,
         workflows.bp,
         workflows.tasks_bp,
         dev.bp,
@@ -120,9 +122,10 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from cli import jobs as jobs_cli
-    from cli import outbox, schools, seed, users, workflows
+    from cli import outbox, schools, seed, siecle, users, workflows
 
-    for group in (schools.cli, users.cli, seed.cli, outbox.cli, jobs_cli.cli, workflows.cli):
+    groups = (schools.cli, users.cli, seed.cli, siecle.cli, outbox.cli, jobs_cli.cli, workflows.cli)
+    for group in groups:
         app.cli.add_command(group)
 
 
