@@ -407,3 +407,12 @@ def test_the_code_step_has_no_timer_to_lose(client, family):
     visit.submit(profil="responsable")
     visit.submit(**HELENE)
     assert db.session.query(WorkflowTimer).count() == 0
+
+
+def test_five_failed_sign_ins_lock_a_parent_account(client, family, app):
+    _activate(client)
+    stranger = app.test_client()
+    for _ in range(5):
+        login(stranger, "h.robin", "Not-the-password-1")
+    page = login(stranger, "h.robin", PASSWORD).get_data(as_text=True)
+    assert "bloqué pendant 15 minutes" in page
