@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import PasswordField
+from wtforms.validators import DataRequired
 
-from forms.auth import REQUIRED
-from services.passwords import POLICY_TEXT
+from forms.auth import REQUIRED, email_field, new_password_fields
 
 
 class EmailChangeForm(FlaskForm):
     """Give a new email address (it must then be confirmed)."""
 
-    email = EmailField(
-        "Nouvelle adresse électronique",
-        description="Format attendu : nom@domaine.fr",
-        validators=[
-            DataRequired(REQUIRED),
-            Email("Saisissez une adresse électronique valide.", check_deliverability=False),
-            Length(max=254),
-        ],
-        render_kw={"autocomplete": "email"},
-    )
+    email = email_field("Nouvelle adresse électronique")
 
 
 class PasswordChangeForm(FlaskForm):
@@ -33,20 +23,7 @@ class PasswordChangeForm(FlaskForm):
         validators=[DataRequired(REQUIRED)],
         render_kw={"autocomplete": "current-password"},
     )
-    password = PasswordField(
-        "Nouveau mot de passe",
-        description=POLICY_TEXT,
-        validators=[DataRequired(REQUIRED), Length(max=200)],
-        render_kw={"autocomplete": "new-password"},
-    )
-    confirm = PasswordField(
-        "Confirmer le nouveau mot de passe",
-        validators=[
-            DataRequired(REQUIRED),
-            EqualTo("password", "Les deux mots de passe ne sont pas identiques."),
-        ],
-        render_kw={"autocomplete": "new-password"},
-    )
+    password, confirm = new_password_fields()
 
 
 class ConfirmForm(FlaskForm):

@@ -29,11 +29,10 @@ class LoginForm(FlaskForm):
     )
 
 
-class ForgotPasswordForm(FlaskForm):
-    """Ask for a password reset link (staff)."""
-
-    email = EmailField(
-        "Adresse électronique",
+def email_field(label: str = "Adresse électronique") -> EmailField:
+    """Return an email input with the usual checks and hint."""
+    return EmailField(
+        label,
         description="Format attendu : nom@domaine.fr",
         validators=[
             DataRequired(REQUIRED),
@@ -44,14 +43,14 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class NewPasswordForm(FlaskForm):
-    """Choose a new password, typed twice."""
-
+def new_password_fields() -> tuple[PasswordField, PasswordField]:
+    """Return the new-password input (policy shown as its hint) and its confirmation."""
+    render = {"autocomplete": "new-password"}
     password = PasswordField(
         "Nouveau mot de passe",
         description=POLICY_TEXT,
         validators=[DataRequired(REQUIRED), Length(max=200)],
-        render_kw={"autocomplete": "new-password"},
+        render_kw=render,
     )
     confirm = PasswordField(
         "Confirmer le mot de passe",
@@ -59,5 +58,18 @@ class NewPasswordForm(FlaskForm):
             DataRequired(REQUIRED),
             EqualTo("password", "Les deux mots de passe ne sont pas identiques."),
         ],
-        render_kw={"autocomplete": "new-password"},
+        render_kw=render,
     )
+    return password, confirm
+
+
+class ForgotPasswordForm(FlaskForm):
+    """Ask for a password reset link (staff)."""
+
+    email = email_field()
+
+
+class NewPasswordForm(FlaskForm):
+    """Choose a new password, typed twice."""
+
+    password, confirm = new_password_fields()

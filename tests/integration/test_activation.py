@@ -416,3 +416,17 @@ def test_five_failed_sign_ins_lock_a_parent_account(client, family, app):
         login(stranger, "h.robin", "Not-the-password-1")
     page = login(stranger, "h.robin", PASSWORD).get_data(as_text=True)
     assert "bloqué pendant 15 minutes" in page
+
+
+def test_mon_compte_changes_the_password_after_checking_the_current_one(client, family, app):
+    _activate(client)
+    login(client, "h.robin", PASSWORD)
+    new = "Autre-Mot-De-Passe-77"
+    wrong = {"current": "Pas-le-bon-1234", "password": new, "confirm": new}
+    page = client.post(
+        "/compte/mot-de-passe", data={**wrong, "csrf_token": csrf_token(client, "/compte/")}
+    )
+    assert "Le mot de passe actuel est incorrect." in page.get_data(as_text=True)
+    right = {**wrong, "current": PASSWORD, "csrf_token": csrf_token(client, "/compte/")}
+    assert client.post("/compte/mot-de-passe", data=right).status_code == 302
+    assert login(app.test_client(), "h.robin", new).status_code == 302
