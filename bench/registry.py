@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Modules that register benchmarks, in the order a full run takes them.
-MODULES = ("bench.web",)
+MODULES = ("bench.web", "bench.workflow_web", "bench.engine", "bench.siecle_import")
 
 
 @dataclass(frozen=True)
