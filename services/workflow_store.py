@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask import g, has_app_context
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import AuditRecord, ConflictError, Definition, EngineError, Instance, Status
 from engine.loader import parse_definition
@@ -99,19 +101,28 @@ class SqlStore:
             db.session.add(row)
             db.session.flush()
             instance.id = row.public_id
+            _remember(row.public_id, row.id)
             return instance
         # Compare-and-set: of two concurrent submissions only one matches the old revision.
-        result = db.session.execute(
+        row_id = db.session.execute(
             sa.update(WorkflowInstance)
             .where(
                 WorkflowInstance.public_id == instance.id,
                 WorkflowInstance.revision == expected_revision,
             )
             .values(**values)
-            .execution_options(synchronize_session="fetch")
-        )
-        if result.rowcount != 1:
+            .returning(WorkflowInstance.id),
+            execution_options={"synchronize_session": False},
+        ).scalar_one_or_none()
+        if row_id is None:
             raise ConflictError(f"instance {instance.id} was changed by someone else")
+        _remember(instance.id or "", row_id)
+        # The request's own copy of the row (the view loaded it) now shows what was saved,
+        # without reading it back.
+        loaded = db.session.identity_map.get(db.session.identity_key(WorkflowInstance, row_id))
+        if loaded is not None:
+            for name, value in values.items():
+                set_committed_value(loaded, name, value)
         return instance
 
     def record_audit(self, record: AuditRecord) -> None:
@@ -148,6 +159,16 @@ class SqlStore:
     def _row_id(public_id: str | None) -> int | None:
         if public_id is None:
             return None
+        known = g.get("workflow_row_ids", {}).get(public_id) if has_app_context() else None
+        if known is not None:
+            return known
         return db.session.scalar(
             db.select(WorkflowInstance.id).where(WorkflowInstance.public_id == public_id)
         )
+
+
+def _remember(public_id: str, row_id: int) -> None:
+    # The audit record and timers of this save need the row id: keep it for the request
+    # (the store itself is shared by every request of the process).
+    if has_app_context():
+        g.setdefault("workflow_row_ids", {})[public_id] = row_id

@@ -128,7 +128,6 @@ def back(row: WorkflowInstance, actor: Actor) -> Outcome:
 
 
 def _after(row: WorkflowInstance, outcome: Outcome) -> Outcome:
-    db.session.refresh(row)
     if outcome.moved and row.claimed_by_id and row.assignee_role is None:
         row.claimed_by_id = None  # the staff task is done: nobody holds it any more
     return outcome
@@ -281,7 +280,6 @@ def fire_timer(timer_id: int) -> bool:
         return False
     instance: Instance = to_engine(row)
     outcome = workflow_engine().fire_timer(instance, timer.event, moves=timer.moves)
-    db.session.refresh(row)
     return not outcome.ignored
 
 
