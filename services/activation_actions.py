@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 
-from engine import ActionContext, ActionRegistry, Param
+from engine import ActionContext, ActionRegistry, Param, SubmissionError
 from extensions import db
 from models import Account, Guardian
 from services import otp, parents
@@ -187,8 +187,8 @@ def register_parent_actions(registry: ActionRegistry) -> None:
                 guardians, identifiant, str(ctx.values.get(ctx.params["field"]) or "")
             )
         except parents.ParentAccountError as error:
-            ctx.set("password_problem", str(error))
-            return
+            # Shown next to the password field, and nothing of this submission is kept.
+            raise SubmissionError({ctx.params["field"]: str(error)}) from None
         ctx.set("identifiant", identifiant)
         ctx.set("account_id", account.id)
         ctx.set("password_problem", None)
@@ -295,8 +295,7 @@ def register_parent_actions(registry: ActionRegistry) -> None:
         try:
             set_password(account, str(ctx.values.get(ctx.params["field"]) or ""))
         except AccountError as error:
-            ctx.set("password_problem", str(error))
-            return
+            raise SubmissionError({ctx.params["field"]: str(error)}) from None
         account.must_change_password = False
         account.password_expires_at = None
         ctx.set("password_problem", None)

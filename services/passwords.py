@@ -86,7 +86,8 @@ def policy_problems(password: str, forbidden: tuple[str, ...] = ()) -> list[str]
         for part in word.replace("-", " ").replace(".", " ").split():
             if len(part) >= 3 and _fold(part) in folded:
                 problems.append(
-                    "Le mot de passe ne doit contenir ni votre nom ni votre identifiant."
+                    "Ce mot de passe contient votre nom ou votre identifiant : "
+                    "choisissez-en un autre."
                 )
                 break
         else:

@@ -97,5 +97,9 @@ def confirm_email(token: str) -> str | Response:
     row = workflows.get_instance(activation_id) if activation_id else None
     if row is not None:
         workflows.fire(row, "email_confirme", SYSTEM)
-    flash("Votre adresse électronique est confirmée. Votre compte est actif.", "success")
-    return redirect(url_for("auth.login"))
+    flash(
+        "Votre adresse électronique est confirmée. "
+        f"Connectez-vous avec votre identifiant : {account.identifiant}",
+        "success",
+    )
+    return redirect(url_for("auth.login", identifiant=account.identifiant))

@@ -46,6 +46,8 @@ def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(_home_of(current_user))
     form = LoginForm()
+    if request.method == "GET" and request.args.get("identifiant"):
+        form.login.data = request.args["identifiant"][:64]  # after confirming an address
     if form.validate_on_submit():
         account = accounts.authenticate(form.login.data, form.password.data)
         if account is not None:

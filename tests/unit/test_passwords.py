@@ -27,7 +27,7 @@ def test_password_must_not_contain_the_name_or_identifiant():
     problems = policy_problems(
         "LeGall-Nguyen-2026!", forbidden=("p.legall-nguyen3", "Linh LE GALL")
     )
-    assert any("ni votre nom ni votre identifiant" in p for p in problems)
+    assert any("contient votre nom ou votre identifiant" in p for p in problems)
 
 
 def test_hashes_are_argon2_and_verify():

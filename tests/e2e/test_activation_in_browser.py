@@ -180,7 +180,9 @@ def test_a_parent_activates_her_account_on_a_phone_and_signs_in(
 
     # 2. The SMS code (the number is shown masked).
     expect_step(parent, "Code de sécurité")
-    expect(parent.get_by_text(re.compile(r"reçu par SMS au .*02"))).to_be_visible()
+    expect(
+        parent.get_by_text(re.compile(r"Un code vient d.être envoyé au 06 .*02"))
+    ).to_be_visible()
     shot(parent, "05-code")
     [sms] = outbox(live_server, Channel.SMS, MOBILE_E164)
     assert "code de sécurité" in sms.body
@@ -201,15 +203,14 @@ def test_a_parent_activates_her_account_on_a_phone_and_signs_in(
     # 4. A password: one holding her name is refused, in French, then a good one.
     expect_step(parent, "Votre mot de passe")
     intro = parent.get_by_text("Votre identifiant sera")
-    identifiant = re.search(r"Votre identifiant sera (\S+)\.", intro.inner_text())[1]
+    identifiant = re.search(r"Votre identifiant sera : (\S+)", intro.inner_text())[1]
     assert identifiant == "l.legall"
     bad = "LeGall-2026-xyz!"
     fill(parent, {"Mot de passe": bad, "Confirmez le mot de passe": bad})
     submit(parent)
-    expect(parent.get_by_role("alert")).to_have_text(
-        "Ce mot de passe ne convient pas. "
-        "Le mot de passe ne doit contenir ni votre nom ni votre identifiant."
-    )
+    refusal = "Ce mot de passe contient votre nom ou votre identifiant : choisissez-en un autre."
+    expect(parent.get_by_role("alert")).to_contain_text(refusal)  # the error summary
+    expect(field(parent, "Mot de passe")).to_have_accessible_description(re.compile(refusal))
     expect_step(parent, "Votre mot de passe")
     shot(parent, "07-mot-de-passe-refuse")
     fill(parent, {"Mot de passe": PASSWORD, "Confirmez le mot de passe": PASSWORD})
@@ -219,7 +220,7 @@ def test_a_parent_activates_her_account_on_a_phone_and_signs_in(
     expect_step(parent, "Votre identifiant")
     expect(parent.get_by_text("Bien prendre note de votre identifiant")).to_be_visible()
     shown = re.search(
-        r"Bien prendre note de votre identifiant : (\S+)\.",
+        r"Bien prendre note de votre identifiant : (\S+)",
         parent.get_by_role("main").inner_text(),
     )[1]
     assert shown == identifiant
@@ -247,8 +248,11 @@ def test_a_parent_activates_her_account_on_a_phone_and_signs_in(
     # 7. Signed in with the identifiant: her three children.
     expect(heading(parent)).to_have_text("Connexion")
     expect(parent.get_by_role("status")).to_have_text(
-        "Votre adresse électronique est confirmée. Votre compte est actif."
+        f"Votre adresse électronique est confirmée. "
+        f"Connectez-vous avec votre identifiant : {identifiant}"
     )
+    # The identifiant is already typed in for her.
+    expect(field(parent, "Identifiant")).to_have_value(identifiant)
     shot(parent, "12-connexion")
     sign_in(parent, identifiant, PASSWORD)
     expect(heading(parent)).to_have_text("Mon compte")
