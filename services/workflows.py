@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -28,8 +27,6 @@ from models import (
 from models.base import utcnow
 from services.workflow_actions import action_registry
 from services.workflow_store import SqlStore, definition_of, published_version, to_engine
-
-STAFF_ROLE_NAMES = {Role.ADMIN.value, Role.ACCOUNTANT.value}
 
 
 def workflow_engine() -> Engine:
@@ -151,20 +148,6 @@ def startable(actor: Actor) -> list[Definition]:
 
 
 @dataclass(frozen=True)
-class TaskSummary:
-    """What a queue shows of a task."""
-
-    workflow: str
-    step: str
-
-
-def describe_task(row: WorkflowInstance) -> TaskSummary:
-    """Return the workflow and step titles of a task, rendered with its data."""
-    view = step_view(row)
-    return TaskSummary(workflow=definition(row).title, step=str(view.title))
-
-
-@dataclass(frozen=True)
 class Progress:
     """Where an applicant stands: step n of the main path's total."""
 
@@ -211,59 +194,6 @@ def history(row: WorkflowInstance) -> list[WorkflowEvent]:
     )
 
 
-# -- staff tasks -------------------------------------------------------------------------
-
-
-def staff_school_ids(account: Account) -> set[int]:
-    """Return the schools where an account holds a staff role."""
-    return {m.school_id for m in account.memberships if m.role.value in STAFF_ROLE_NAMES}
-
-
-def tasks_for(account: Account) -> list[WorkflowInstance]:
-    """Return the active tasks waiting in the queues of an account's roles and schools."""
-    conditions = [
-        sa.and_(
-            WorkflowInstance.school_id == m.school_id,
-            WorkflowInstance.assignee_role == f"role:{m.role.value}",
-        )
-        for m in account.memberships
-        if m.role.value in STAFF_ROLE_NAMES
-    ]
-    if not conditions:
-        return []
-    query = (
-        db.select(WorkflowInstance)
-        .where(WorkflowInstance.status == InstanceStatus.ACTIVE, sa.or_(*conditions))
-        .order_by(WorkflowInstance.updated_at)
-    )
-    return list(db.session.scalars(query))
-
-
-def may_work_on(account: Account, row: WorkflowInstance) -> bool:
-    """Tell whether a staff member may see and act on a task (their role, their school)."""
-    if row.assignee_role is None or row.school_id is None:
-        return False
-    role = row.assignee_role.removeprefix("role:")
-    return any(m.school_id == row.school_id and m.role.value == role for m in account.memberships)
-
-
-def claim(row: WorkflowInstance, account: Account) -> None:
-    """Take a task: colleagues see who works on it."""
-    row.claimed_by_id = account.id
-
-
-def release(row: WorkflowInstance) -> None:
-    """Put a task back in its queue."""
-    row.claimed_by_id = None
-
-
-def assign(row: WorkflowInstance, colleague: Account) -> None:
-    """Hand a task to a colleague who holds the task's role in its school."""
-    if not may_work_on(colleague, row):
-        raise ValueError("Cette personne n'a pas le rôle requis pour cette tâche.")
-    row.claimed_by_id = colleague.id
-
-
 # -- timers --------------------------------------------------------------------------------
 
 
@@ -292,81 +222,6 @@ def due_timer_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
         .limit(limit)
     )
     return list(db.session.scalars(query))
-
-
-# -- what the applicant answered, for staff --------------------------------------------
-
-
-@dataclass(frozen=True)
-class Answer:
-    """One answer of the applicant, ready to show: its label and its value in words."""
-
-    label: str
-    value: str
-    file: dict[str, Any] | None = None
-
-
-def answers(row: WorkflowInstance) -> list[Answer]:
-    """Return the applicant's answers on the steps behind the instance, as a person reads them."""
-    from engine.views import field_view
-
-    compiled = workflow_engine().compiled(row.key, row.version)
-    steps, data = compiled.definition.steps, row.data or {}
-    settings, clock = compiled.definition.settings, workflow_engine().clock
-    shown: list[Answer] = []
-    seen: set[str] = set()
-    for name in [*(row.history or []), row.step]:
-        for field in steps[name].fields if name in steps else ():
-            if field.secret or field.name in seen or field.name not in data:
-                continue
-            seen.add(field.name)
-            view = field_view(field, data, settings, clock)
-            value = data[field.name]
-            if view.items is None:
-                shown.append(_answer(str(view.label), field.type, view.options, value))
-            else:
-                for item, item_value in zip(view.items, value or [], strict=False):
-                    shown.append(_answer(str(item.label), field.type, view.options, item_value))
-    return shown
-
-
-def _answer(label: str, kind: str, options: Mapping[str, Any], value: Any) -> Answer:
-    from engine.templates import euros, french_date
-
-    if value is None or value == "" or value == []:
-        return Answer(label, "—")
-    if kind == "file" and isinstance(value, dict):
-        return Answer(label, str(value.get("name", "fichier")), file=value)
-    if kind == "choice":
-        labels = {str(c["value"]): str(c["label"]) for c in options.get("choices", [])}
-        values = value if isinstance(value, list) else [value]
-        return Answer(label, ", ".join(labels.get(str(v), str(v)) for v in values))
-    if kind == "money":
-        return Answer(label, euros(value))
-    if kind == "checkbox":
-        return Answer(label, "Oui" if value else "Non")
-    if kind == "date":
-        return Answer(label, french_date(value))
-    return Answer(label, str(value))
-
-
-def uploaded_file(row: WorkflowInstance, file_id: str) -> UploadedFile | None:
-    """Return a file attached to this instance (None for a file of another case)."""
-    referenced = _file_ids(row.data or {})
-    if file_id not in referenced:
-        return None
-    return db.session.scalars(db.select(UploadedFile).filter_by(public_id=file_id)).first()
-
-
-def _file_ids(value: Any) -> set[str]:
-    if isinstance(value, dict):
-        found = {value["file"]} if isinstance(value.get("file"), str) else set()
-        for item in value.values():
-            found |= _file_ids(item)
-        return found
-    if isinstance(value, list):
-        return set().union(*(_file_ids(item) for item in value)) if value else set()
-    return set()
 
 
 def render_text(row: WorkflowInstance, text: str) -> str:

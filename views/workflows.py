@@ -32,7 +32,7 @@ from engine import (
 )
 from forms.workflow import StepForm, item_name, step_form_class, submitted_values
 from models import InstanceStatus, WorkflowInstance
-from services import workflows
+from services import tasks, workflow_answers, workflows
 from services.schools import current_school
 from services.workflow_store import published_version
 from views.staff import staff_required
@@ -78,7 +78,7 @@ class StepPage(MethodView):
     def check_access(self, row: WorkflowInstance) -> Actor:
         actor = _visitor()
         if self.audience == "staff":
-            if not (current_user.is_authenticated and workflows.may_work_on(current_user, row)):
+            if not (current_user.is_authenticated and tasks.may_work_on(current_user, row)):
                 abort(403)
         elif row.applicant is None or row.applicant != actor.id:
             abort(403)
@@ -148,7 +148,7 @@ class StepPage(MethodView):
             progress=workflows.progress(row) if self.audience == "applicant" else None,
             definition=workflows.definition(row),
             history=workflows.history(row) if self.audience == "staff" else [],
-            answers=workflows.answers(row) if self.audience == "staff" else [],
+            answers=workflow_answers.answers(row) if self.audience == "staff" else [],
             step_title=lambda name: workflows.step_title(row, name),
             base_url=self.here(row),
         )
@@ -291,12 +291,12 @@ tasks_bp.add_url_rule(
 @staff_required
 def task_list() -> str:
     """List the tasks waiting in the queues of the staff member's roles."""
-    tasks = workflows.tasks_for(current_user)
-    mine = [t for t in tasks if t.claimed_by_id == current_user.id]
-    free = [t for t in tasks if t.claimed_by_id is None]
-    others = [t for t in tasks if t.claimed_by_id not in (None, current_user.id)]
+    waiting = tasks.tasks_for(current_user)
+    mine = [t for t in waiting if t.claimed_by_id == current_user.id]
+    free = [t for t in waiting if t.claimed_by_id is None]
+    others = [t for t in waiting if t.claimed_by_id not in (None, current_user.id)]
     return render_template(
-        "tasks/index.html", mine=mine, free=free, others=others, describe=workflows.describe_task
+        "tasks/index.html", mine=mine, free=free, others=others, describe=tasks.describe_task
     )
 
 
@@ -312,7 +312,7 @@ def task_event(public_id: str, event: str) -> Response:
 def claim(public_id: str) -> Response:
     """Take a task."""
     row = _task(public_id)
-    workflows.claim(row, current_user)
+    tasks.claim(row, current_user)
     flash("Vous traitez cette tâche.", "success")
     return redirect(url_for("tasks.task", public_id=public_id))
 
@@ -322,7 +322,7 @@ def claim(public_id: str) -> Response:
 def release(public_id: str) -> Response:
     """Put a task back in the queue."""
     row = _task(public_id)
-    workflows.release(row)
+    tasks.release(row)
     flash("La tâche est remise dans la file.", "info")
     return redirect(url_for("tasks.task_list"))
 
@@ -332,7 +332,7 @@ def release(public_id: str) -> Response:
 def attachment(public_id: str, file_id: str) -> Response:
     """Download a file the applicant attached to this task's case."""
     row = _task(public_id)
-    stored = workflows.uploaded_file(row, file_id)
+    stored = workflow_answers.uploaded_file(row, file_id)
     if stored is None:
         abort(404)
     return send_file(
@@ -347,6 +347,6 @@ def _task(public_id: str) -> WorkflowInstance:
     row = workflows.get_instance(public_id)
     if row is None:
         abort(404)
-    if not workflows.may_work_on(current_user, row):
+    if not tasks.may_work_on(current_user, row):
         abort(403)
     return row
