@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -58,6 +59,27 @@ class Instance:
     history: list[str] = field(default_factory=list)  # steps left, for back
     moves: int = 0  # transitions taken; a timer scheduled at moves=n is stale afterwards
     id: str | None = None
+
+
+# Values shared rather than copied: immutable, and all a JSON column gives back (with dates).
+_ATOMIC = frozenset({str, int, float, bool, type(None), date, datetime})
+
+
+def copy_data(value: Any) -> Any:
+    """Deep-copy instance data: dicts and lists rebuilt, immutable scalars shared.
+
+    Several times cheaper than copy.deepcopy on JSON-shaped data, which is all a store
+    keeps; any other value is deep-copied. Like a JSON round trip (and unlike deepcopy),
+    an object reached twice is copied twice.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {key: copy_data(item) for key, item in value.items()}
+    if kind is list:
+        return [copy_data(item) for item in value]
+    if kind in _ATOMIC:
+        return value
+    return copy.deepcopy(value)
 
 
 @dataclass(frozen=True, slots=True)

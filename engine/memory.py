@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from engine.definition import Definition
 from engine.errors import ConflictError, EngineError
-from engine.instance import AuditRecord, Instance
+from engine.instance import AuditRecord, Instance, copy_data
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +21,25 @@ class ScheduledTimer:
     event: str
     at: datetime
     moves: int
+
+
+def _detached(instance: Instance) -> Instance:
+    """Copy an instance so that no caller shares its data or history with the store."""
+    # Only data and history are mutable: copy them, share the rest. Spelled out because
+    # dataclasses.replace costs twice as much (tests/engine/test_memory.py checks every field).
+    return Instance(
+        key=instance.key,
+        version=instance.version,
+        step=instance.step,
+        data=copy_data(instance.data),
+        status=instance.status,
+        applicant=instance.applicant,
+        assignee=instance.assignee,
+        revision=instance.revision,
+        history=list(instance.history),
+        moves=instance.moves,
+        id=instance.id,
+    )
 
 
 class MemoryStore:
@@ -53,21 +71,25 @@ class MemoryStore:
         return number, versions[number - 1]
 
     def save(self, instance: Instance, expected_revision: int | None) -> Instance:
-        """Store a copy, refusing a stale revision (compare-and-set under a lock)."""
+        """Store a copy, refusing a stale revision (compare-and-set under a lock).
+
+        Return the instance given, its id set on insert, as the SQL store does: only the
+        stored copy needs to be apart from what the caller holds.
+        """
         with self._lock:
             if expected_revision is None:
-                instance = replace(instance, id=instance.id or uuid.uuid4().hex)
+                instance.id = instance.id or uuid.uuid4().hex
             else:
                 current = self._instances.get(instance.id or "")
                 if current is None or current.revision != expected_revision:
                     raise ConflictError(f"instance {instance.id} was changed by someone else")
-            self._instances[instance.id] = copy.deepcopy(instance)  # type: ignore[index]
-            return copy.deepcopy(instance)
+            self._instances[instance.id] = _detached(instance)  # type: ignore[index]
+            return instance
 
     def get(self, instance_id: str) -> Instance:
         """Load a fresh copy of an instance, as a new request would."""
         with self._lock:
-            return copy.deepcopy(self._instances[instance_id])
+            return _detached(self._instances[instance_id])
 
     def record_audit(self, record: AuditRecord) -> None:
         """Append an audit record."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -32,6 +33,7 @@ class Run:
         "explanations",
         "history",
         "instance_id",
+        "moment",
         "payload",
         "secret",
         "settings",
@@ -63,6 +65,7 @@ class Run:
         self.instance_id = instance_id
         self.explanations: list[dict[str, Any]] = []
         self.effects: list[Callable[[], None]] = []
+        self.moment: tuple[datetime, date] | None = None  # (now, today), read on first use
 
     def scope(self, local: Mapping[str, Any] | None = None) -> Scope:
         """Return the names guards see: this submit's values over the working data."""
@@ -84,16 +87,24 @@ class Run:
 
     def run_actions(self, actions: tuple[BoundAction, ...]) -> None:
         """Run bound actions in order against the working data."""
-        now = self.clock.now()
+        if not actions:
+            return  # most steps have none: skip reading the clock
+        if self.moment is None:
+            # Read the clock once per request: every action of a trigger sees the same time.
+            self.moment = (self.clock.now(), self.clock.today())
+        now, today = self.moment
+        data = MappingProxyType(self.data)
+        values = MappingProxyType(dict(self.values))
+        payload = MappingProxyType(dict(self.payload))
         for bound in actions:
             ctx = ActionContext(
-                data=MappingProxyType(self.data),
-                values=MappingProxyType(dict(self.values)),
+                data=data,
+                values=values,
                 settings=self.settings,
                 params=bound.params,
-                payload=MappingProxyType(dict(self.payload)),
+                payload=payload,
                 now=now,
-                today=self.clock.today(),
+                today=today,
                 instance_id=self.instance_id,
                 step=self.step,
                 writable=bound.writable,

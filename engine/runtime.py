@@ -14,7 +14,7 @@ from engine.compiler import BACK, SUBMIT, CompiledWorkflow, WorkflowCache
 from engine.definition import APPLICANT, Step
 from engine.errors import InvalidTriggerError, NotAllowedError, SubmissionError
 from engine.guards import Clock
-from engine.instance import SYSTEM, Actor, AuditRecord, Instance, Status
+from engine.instance import SYSTEM, Actor, AuditRecord, Instance, Status, copy_data
 from engine.masking import changes
 from engine.run import Run
 from engine.store import Store
@@ -229,7 +229,7 @@ class Engine:
         # The working copy is private to this request: if anything below raises,
         # the caller's instance is untouched and nothing was saved.
         return Run(
-            data=copy.deepcopy(instance.data),
+            data=copy_data(instance.data),
             settings=compiled.definition.settings,
             clock=self.clock,
             secret=compiled.secret_keys,
@@ -260,15 +260,20 @@ class Engine:
         elif moved and new_step != old_step:
             history.append(old_step)
         target = compiled.definition.steps[new_step]
-        updated = replace(
-            instance,
+        # Every field spelled out: dataclasses.replace costs twice as much on this hot path
+        # (tests/engine/test_runtime.py fails when Instance gains a field, to add it here).
+        updated = Instance(
+            key=instance.key,
+            version=instance.version,
             step=new_step,
             data=run.data,
-            history=history,
-            revision=instance.revision + 1,
-            moves=instance.moves + (1 if moved else 0),
             status=Status.COMPLETED if target.final else Status.ACTIVE,
+            applicant=instance.applicant,
             assignee=_assignee(target) if moved else instance.assignee,
+            revision=instance.revision + 1,
+            history=history,
+            moves=instance.moves + (1 if moved else 0),
+            id=instance.id,
         )
         saved = self.store.save(updated, expected_revision=instance.revision)
         diff = changes(instance.data, run.data, compiled.secret_keys)
