@@ -77,6 +77,17 @@ def get_instance(public_id: str) -> WorkflowInstance | None:
     return db.session.scalars(db.select(WorkflowInstance).filter_by(public_id=public_id)).first()
 
 
+def ongoing(key: str, applicant: str) -> WorkflowInstance | None:
+    """Return the visitor's latest active instance of a workflow, to offer resuming it."""
+    query = (
+        db.select(WorkflowInstance)
+        .filter_by(key=key, applicant=applicant, status=InstanceStatus.ACTIVE)
+        .order_by(WorkflowInstance.id.desc())
+        .limit(1)
+    )
+    return db.session.scalars(query).first()
+
+
 def definition(row: WorkflowInstance) -> Definition:
     """Return the definition of the version an instance is pinned to."""
     return workflow_engine().compiled(row.key, row.version).definition

@@ -9,6 +9,8 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    after_this_request,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -19,6 +21,7 @@ from flask import (
 )
 from flask.views import MethodView
 from flask_login import current_user
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from werkzeug.wrappers import Response
 
 from engine import (
@@ -47,13 +50,45 @@ CONFLICT = (
 NOT_POSSIBLE = "Cette action n'est plus possible à cette étape."
 
 
+APPLICANT_COOKIE = "guichet_demarches"
+APPLICANT_COOKIE_AGE = 14 * 24 * 3600  # a parent may come back to a procedure for two weeks
+
+
+def _cookie_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="applicant-cookie")
+
+
 def _anonymous_id(create: bool = False) -> str | None:
-    # A visitor without an account is tied to their instances by this random id, kept in
-    # the signed session cookie: nobody else can present it.
-    if "applicant" not in session and create:
-        session["applicant"] = f"anon:{secrets.token_urlsafe(16)}"
-        session.permanent = True
+    # A visitor without an account is tied to their instances by this random id: in the
+    # signed session while they work, and in a signed two-week cookie so that closing the
+    # browser or a long break does not lose the procedure. Nobody else can present it.
+    if "applicant" not in session:
+        try:
+            remembered = _cookie_signer().loads(
+                request.cookies.get(APPLICANT_COOKIE, ""), max_age=APPLICANT_COOKIE_AGE
+            )
+        except (BadSignature, SignatureExpired):
+            remembered = None
+        if remembered:
+            session["applicant"] = remembered
+        elif create:
+            session["applicant"] = f"anon:{secrets.token_urlsafe(16)}"
+            _remember_visitor(session["applicant"])
     return session.get("applicant")
+
+
+def _remember_visitor(applicant: str) -> None:
+    @after_this_request
+    def set_cookie(response: Response) -> Response:
+        response.set_cookie(
+            APPLICANT_COOKIE,
+            _cookie_signer().dumps(applicant),
+            max_age=APPLICANT_COOKIE_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+        return response
 
 
 def _visitor() -> Actor:
@@ -236,7 +271,11 @@ def start_page(key: str) -> str:
     version = published_version(key)
     if version is None:
         abort(404)
-    return render_template("workflows/start.html", definition=workflows.definition_of(version))
+    visitor = _visitor()
+    ongoing = workflows.ongoing(key, visitor.id) if visitor.id else None
+    return render_template(
+        "workflows/start.html", definition=workflows.definition_of(version), ongoing=ongoing
+    )
 
 
 @bp.post("/<key>/commencer")
@@ -263,7 +302,7 @@ def resume(token: str) -> Response:
         abort(404)
     if row.applicant.startswith("anon:"):
         session["applicant"] = row.applicant
-        session.permanent = True
+        _remember_visitor(row.applicant)
     return redirect(url_for("workflows.step", public_id=row.public_id))
 
 

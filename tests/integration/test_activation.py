@@ -430,3 +430,20 @@ def test_mon_compte_changes_the_password_after_checking_the_current_one(client, 
     right = {**wrong, "current": PASSWORD, "csrf_token": csrf_token(client, "/compte/")}
     assert client.post("/compte/mot-de-passe", data=right).status_code == 302
     assert login(app.test_client(), "h.robin", new).status_code == 302
+
+
+def test_a_parent_comes_back_days_later_to_where_they_were(client, family, app):
+    visit = Visit(client, "activation")
+    visit.submit(profil="responsable")
+    visit.submit(**HELENE)
+    remembered = client.get_cookie("guichet_demarches")
+    assert remembered is not None and remembered.http_only
+    # The browser was closed: the session is gone, the two-week cookie is still there.
+    later = app.test_client()
+    later.set_cookie("guichet_demarches", remembered.value)
+    start = later.get("/demarches/nouvelle/activation").get_data(as_text=True)
+    assert "Reprendre ma démarche" in start
+    assert "Code de sécurité" in later.get(visit.url).get_data(as_text=True)
+    forged = app.test_client()
+    forged.set_cookie("guichet_demarches", "anon:forged")
+    assert forged.get(visit.url).status_code == 403
