@@ -96,9 +96,15 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_account(account_id: str) -> Account | None:
+    def load_account(session_id: str) -> Account | None:
+        account_id = session_id.partition(".")[0]
+        if not account_id.isdigit():
+            return None
         account = db.session.get(Account, int(account_id))
-        return account if account is not None and account.is_enabled else None
+        if account is None or not account.is_enabled:
+            return None
+        # A password changed or reset since this session began ends the session.
+        return account if account.get_id() == session_id else None
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -57,6 +57,10 @@ class Account(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login asks this before logging someone in
         return self.is_enabled
 
+    def get_id(self) -> str:
+        """Return the session id: it changes with the password, ending other sessions."""
+        return f"{self.id}.{(self.password_hash or '')[-10:]}"
+
     def roles_in(self, school_id: int) -> set[Role]:
         """Return the roles this account holds in a school."""
         return {m.role for m in self.memberships if m.school_id == school_id}

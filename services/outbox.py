@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from extensions import db
@@ -9,7 +10,10 @@ from jobs import enqueue
 from models import Channel, DeliveryStatus, OutboxMessage
 from models.base import utcnow
 from services.mail import email_backend
+from services.otp import CODE_TEMPLATE
 from services.sms import sms_backend
+
+SECURITY_CODE = re.compile(r"\b\d{6}\b")
 
 
 def recent_messages(limit: int = 50, channel: Channel | None = None) -> list[OutboxMessage]:
@@ -38,6 +42,9 @@ def deliver(message: OutboxMessage) -> None:
     message.status = DeliveryStatus.SENT
     message.sent_at = utcnow()
     message.error = None
+    if message.channel == Channel.SMS and message.template == CODE_TEMPLATE:
+        # Once on the phone, a security code has no reason to stay readable in the outbox.
+        message.body = SECURITY_CODE.sub("••••••", message.body)
 
 
 def stuck_messages(older_than: timedelta) -> list[OutboxMessage]:

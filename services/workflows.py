@@ -176,7 +176,7 @@ def progress(row: WorkflowInstance) -> Progress | None:
             break
         path.append(name)
         name = step.next[0].to if step.next else ""
-    if row.step in path:
+    if row.step in path and len(path) > 1:  # "Étape 1 sur 1" tells a parent nothing
         return Progress(path.index(row.step) + 1, len(path))
     return None
 

@@ -142,3 +142,19 @@ def test_session_expires_after_the_configured_idle_time(make_app, make_staff):
     assert "Expires=" in cookie
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
+
+
+def test_a_password_change_ends_the_other_sessions(make_app, make_staff):
+    app = make_app()
+    with app.app_context():
+        account = make_staff()
+        laptop, phone = app.test_client(), app.test_client()
+        login(laptop, "comptable@example.org")
+        login(phone, "comptable@example.org")
+        assert phone.get("/espace/").status_code == 200
+        from extensions import db
+        from services.accounts import set_password
+
+        set_password(account, "Tout-Nouveau-Secret-9")
+        db.session.commit()
+        assert phone.get("/espace/").status_code == 302  # signed out: back to the login page

@@ -329,3 +329,15 @@ def test_production_refuses_the_provider_without_an_api_key(env):
     assert config.SMS_API_URL == "https://api.brevo.com/v3/transactionalSMS/send"
     assert config.SMS_SENDER == "Guichet"
     assert config.SMS_TIMEOUT_SECONDS == 10
+
+
+def test_a_delivered_security_code_does_not_stay_readable_in_the_outbox(sms_app, brevo):
+    from services.otp import send_code
+
+    send_code("+33639980110", "482913", 10, None)
+    db.session.commit()
+    [request] = brevo.requests
+    assert "482913" in request["json"]["content"]  # the phone got it
+    [row] = _outbox()
+    assert row.status == DeliveryStatus.SENT
+    assert "482913" not in row.body and "••••••" in row.body
