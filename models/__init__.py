@@ -2,6 +2,7 @@
 
 from models.accounts import STAFF_ROLES, Account, Membership, Role
 from models.audit import AuditEvent
+from models.billing import Invoice
 from models.outbox import Channel, DeliveryStatus, OutboxAttachment, OutboxMessage
 from models.people import Guardian, GuardianLink, Pupil
 from models.school import School
@@ -23,6 +24,7 @@ __all__ = [
     "Guardian",
     "GuardianLink",
     "InstanceStatus",
+    "Invoice",
     "Membership",
     "OutboxAttachment",
     "OutboxMessage",
