@@ -112,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
         account,
         admin,
         auth,
+        billing,
         dev,
         errors,
         headers,
@@ -132,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
         account.bp,
         staff.bp,
         admin.bp,
+        billing.bp,
         workflows.bp,
         workflows.tasks_bp,
         dev.bp,
@@ -146,10 +148,19 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from cli import invoices, outbox, schools, seed, siecle, users, workflows
     from cli import jobs as jobs_cli
-    from cli import outbox, schools, seed, siecle, users, workflows
 
-    groups = (schools.cli, users.cli, seed.cli, siecle.cli, outbox.cli, jobs_cli.cli, workflows.cli)
+    groups = (
+        schools.cli,
+        users.cli,
+        seed.cli,
+        siecle.cli,
+        invoices.cli,
+        outbox.cli,
+        jobs_cli.cli,
+        workflows.cli,
+    )
     for group in groups:
         app.cli.add_command(group)
 

@@ -1,0 +1,84 @@
+"""`flask invoices …`: import the invoices a school's accounting software exports as CSV."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from engine.templates import euros
+from extensions import db
+from models import School
+from services.invoice_import import InvoiceFileError, InvoiceReport, import_invoices
+from services.schools import get_school
+
+cli = click.Group("invoices", help="The invoices (créances) of the families.")
+
+
+class SchoolChoiceError(InvoiceFileError):
+    """The command cannot tell which school the file is for."""
+
+
+def pick_school(uai: str | None) -> School:
+    """Return the school named by --school, or the only one Guichet serves."""
+    if uai:
+        school = get_school(uai.strip())
+        if school is None:
+            raise SchoolChoiceError(f"L'établissement {uai.strip().upper()} n'est pas déclaré.")
+        return school
+    schools = list(db.session.scalars(db.select(School).order_by(School.uai).limit(2)))
+    if not schools:
+        raise SchoolChoiceError("Aucun établissement déclaré : flask schools create d'abord.")
+    if len(schools) > 1:
+        raise SchoolChoiceError("Guichet sert plusieurs établissements : précisez --school UAI.")
+    return schools[0]
+
+
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--school", "uai", help="The school's UAI (needed when Guichet serves several).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.option("--dry-run", is_flag=True, help="Check the file and show the counts, save nothing.")
+def import_command(file: Path, uai: str | None, as_json: bool, dry_run: bool) -> None:
+    """Import FILE.csv (numero;eleve;objet;montant;emission;echeance;paiement_en_ligne[;payeur])."""
+    try:
+        school = pick_school(uai)
+        report = import_invoices(file.read_bytes(), school, actor_label="flask invoices import")
+    except InvoiceFileError as error:
+        db.session.rollback()
+        if as_json:
+            click.echo(json.dumps({"error": str(error)}, ensure_ascii=False))
+        else:
+            click.echo(f"Import refusé : {error}", err=True)
+        click.get_current_context().exit(1)
+    if dry_run or not report.imported:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    if as_json:
+        click.echo(json.dumps({**report.as_dict(), "dry_run": dry_run}, ensure_ascii=False))
+    else:
+        click.echo("\n".join(summary_lines(report)))
+        if dry_run and report.imported:
+            click.echo("Simulation : rien n'a été enregistré.")
+    if not report.imported:
+        click.get_current_context().exit(1)
+
+
+def summary_lines(report: InvoiceReport) -> list[str]:
+    """Describe an import for a terminal, in French."""
+    lines = [f"Import des factures : {report.school_name} ({report.uai}), {report.rows} lignes"]
+    if not report.imported:
+        lines.append(
+            f"Import refusé, rien n'a été enregistré : {len(report.rejected)} ligne(s) en erreur"
+        )
+        lines.extend(f"  - ligne {r.line} : {r.reason}" for r in report.rejected)
+        return lines
+    lines += [
+        f"Créées : {report.created} ({euros(report.created_cents)})",
+        f"Modifiées : {report.updated} ({euros(report.updated_cents)})",
+        f"Inchangées : {report.unchanged}",
+        f"Total du fichier : {euros(report.total_cents)}",
+    ]
+    return lines
