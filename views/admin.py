@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
 
 import phonenumbers
 from flask import (
@@ -19,7 +16,7 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from forms.admin import GuardianSearchForm, LettersForm, ResetAccountForm
@@ -29,23 +26,12 @@ from services import admin_accounts
 from services.letters import build_letters
 from services.siecle_import import apply_exports, find_school, read_exports
 from services.siecle_parser import SiecleFileError
+from views.staff import roles_required
 
 bp = Blueprint("admin", __name__, url_prefix="/espace/admin")
 
-F = TypeVar("F", bound=Callable[..., Any])
 
-
-def admin_required(view: F) -> F:
-    """Let only signed-in administrators through (403 for accountants and parents)."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.has_role(Role.ADMIN):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+admin_required = roles_required(Role.ADMIN)
 
 
 @bp.route("/siecle", methods=["GET", "POST"])

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from flask_login import current_user
 
 from forms.billing import InvoiceImportForm
 from models import Role, School
 from services.invoice_import import InvoiceFileError, import_invoices
-from views.staff import staff_required
+from views.staff import roles_required
 
 bp = Blueprint("billing", __name__, url_prefix="/espace/factures")
 
-F = TypeVar("F", bound=Callable[..., Any])
 BILLING_ROLES = (Role.ACCOUNTANT, Role.ADMIN)
 
 
@@ -26,17 +23,7 @@ def billing_schools() -> list[School]:
     return sorted(schools.values(), key=lambda school: school.name)
 
 
-def accountant_required(view: F) -> F:
-    """Let only accountants and administrators through (403 for parents)."""
-
-    @wraps(view)
-    @staff_required
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not billing_schools():
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+accountant_required = roles_required(*BILLING_ROLES)
 
 
 def _form(schools: list[School], **kw: Any) -> InvoiceImportForm:

@@ -9,22 +9,34 @@ from typing import Any, TypeVar
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
+from models import STAFF_ROLES, Role
+
 bp = Blueprint("staff", __name__, url_prefix="/espace")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def staff_required(view: F) -> F:
-    """Let only signed-in staff through (403 for parents)."""
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Let through only signed-in accounts holding one of these roles somewhere (else 403).
 
-    @wraps(view)
-    @login_required
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_staff:
-            abort(403)
-        return view(*args, **kwargs)
+    Pages still check the school of what they show: a role in one school opens nothing
+    of another.
+    """
 
-    return wrapper  # type: ignore[return-value]
+    def decorate(view: F) -> F:
+        @wraps(view)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not any(current_user.has_role(role) for role in roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+staff_required = roles_required(*STAFF_ROLES)
 
 
 @bp.get("/")
