@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from cli.imports import run_import
 from engine.templates import euros
 from extensions import db
 from models import School
@@ -42,26 +42,16 @@ def pick_school(uai: str | None) -> School:
 @click.option("--dry-run", is_flag=True, help="Check the file and show the counts, save nothing.")
 def import_command(file: Path, uai: str | None, as_json: bool, dry_run: bool) -> None:
     """Import FILE.csv (numero;eleve;objet;montant;emission;echeance;paiement_en_ligne[;payeur])."""
-    try:
-        school = pick_school(uai)
-        report = import_invoices(file.read_bytes(), school, actor_label="flask invoices import")
-    except InvoiceFileError as error:
-        db.session.rollback()
-        if as_json:
-            click.echo(json.dumps({"error": str(error)}, ensure_ascii=False))
-        else:
-            click.echo(f"Import refusé : {error}", err=True)
-        click.get_current_context().exit(1)
-    if dry_run or not report.imported:
-        db.session.rollback()
-    else:
-        db.session.commit()
-    if as_json:
-        click.echo(json.dumps({**report.as_dict(), "dry_run": dry_run}, ensure_ascii=False))
-    else:
-        click.echo("\n".join(summary_lines(report)))
-        if dry_run and report.imported:
-            click.echo("Simulation : rien n'a été enregistré.")
+    report = run_import(
+        lambda: import_invoices(
+            file.read_bytes(), pick_school(uai), actor_label="flask invoices import"
+        ),
+        InvoiceFileError,
+        as_json=as_json,
+        dry_run=dry_run,
+        saved=lambda report: report.imported,
+        summary=summary_lines,
+    )
     if not report.imported:
         click.get_current_context().exit(1)
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from extensions import db
+from cli.imports import run_import
 from services.siecle_import import ImportReport, import_exports
 from services.siecle_parser import SiecleFileError
 
@@ -25,30 +24,18 @@ def import_command(
     pupils_file: Path, guardians_file: Path, uai: str | None, as_json: bool, dry_run: bool
 ) -> None:
     """Import ElevesSansAdresses.xml and ResponsablesAvecAdresses.xml (any variant, any layout)."""
-    try:
-        report = import_exports(
+    run_import(
+        lambda: import_exports(
             pupils_file.read_bytes(),
             guardians_file.read_bytes(),
             expected_uai=uai,
             actor_label="flask siecle import",
-        )
-    except SiecleFileError as error:
-        db.session.rollback()
-        if as_json:
-            click.echo(json.dumps({"error": str(error)}, ensure_ascii=False))
-        else:
-            click.echo(f"Import refusé : {error}", err=True)
-        click.get_current_context().exit(1)
-    if dry_run:
-        db.session.rollback()
-    else:
-        db.session.commit()
-    if as_json:
-        click.echo(json.dumps({**report.as_dict(), "dry_run": dry_run}, ensure_ascii=False))
-        return
-    click.echo("\n".join(summary_lines(report)))
-    if dry_run:
-        click.echo("Simulation : rien n'a été enregistré.")
+        ),
+        SiecleFileError,
+        as_json=as_json,
+        dry_run=dry_run,
+        summary=summary_lines,
+    )
 
 
 def summary_lines(report: ImportReport) -> list[str]:
