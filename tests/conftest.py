@@ -20,7 +20,7 @@ from support import PASSWORD, SmtpInbox, free_port
 from app import create_app
 from extensions import db as _db
 from extensions import limiter
-from models import Account, Role, School
+from models import Account, Guardian, GuardianLink, Pupil, Role, School
 from services.accounts import create_staff
 
 IN_CI = os.environ.get("CI") == "true"
@@ -71,6 +71,51 @@ def _empty_tables() -> None:
         for table in tables:
             _db.session.execute(table.delete())
     _db.session.commit()
+
+
+@pytest.fixture
+def make_pupil(app: Flask) -> Callable[..., Pupil]:
+    """Add a pupil of a school (added to the session, not committed)."""
+
+    def make(
+        school: School,
+        siecle_id: str,
+        last: str,
+        first: str,
+        class_code: str | None = None,
+        **kw: Any,
+    ) -> Pupil:
+        pupil = Pupil(
+            school_id=school.id, siecle_id=siecle_id, last_name=last, first_name=first,
+            class_code=class_code, **kw,
+        )  # fmt: skip
+        _db.session.add(pupil)
+        return pupil
+
+    return make
+
+
+@pytest.fixture
+def make_guardian(app: Flask) -> Callable[..., Guardian]:
+    """Add a guardian linked to pupils given as (pupil, is_legal) pairs (not committed)."""
+
+    def make(
+        school: School,
+        siecle_id: str,
+        last: str,
+        first: str,
+        *children: tuple[Pupil, bool],
+        **kw: Any,
+    ) -> Guardian:
+        guardian = Guardian(
+            school_id=school.id, siecle_id=siecle_id, last_name=last, first_name=first, **kw
+        )
+        for pupil, legal in children:
+            guardian.links.append(GuardianLink(pupil=pupil, is_legal=legal))
+        _db.session.add(guardian)
+        return guardian
+
+    return make
 
 
 class IsolatedClient(FlaskClient):

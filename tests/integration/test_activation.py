@@ -12,10 +12,7 @@ from extensions import db
 from models import (
     Account,
     Channel,
-    Guardian,
-    GuardianLink,
     OutboxMessage,
-    Pupil,
     Role,
     WorkflowInstance,
     WorkflowTimer,
@@ -26,72 +23,23 @@ PASSWORD = "Capucine&Gaspard-36"
 
 
 @pytest.fixture
-def family(app, make_school):
+def family(app, make_school, make_pupil, make_guardian):
     """The Robin family: two legal guardians sharing one mobile, two children; and others."""
     school = make_school()
-    capucine = Pupil(
-        school_id=school.id,
-        siecle_id="2298713",
-        last_name="ROBIN",
-        first_name="Capucine",
-        birth_date=date(2013, 9, 3),
-        class_code="5B",
+    capucine = make_pupil(school, "2298713", "ROBIN", "Capucine", "5B", birth_date=date(2013, 9, 3))
+    gaspard = make_pupil(school, "2087422", "ROBIN", "Gaspard", "3 A", birth_date=date(2011, 6, 15))
+    hugo = make_pupil(
+        school, "2087423", "MARTIN", "Hugo", birth_date=date(2011, 8, 9), left_on=date(2025, 9, 12)
     )
-    gaspard = Pupil(
-        school_id=school.id,
-        siecle_id="2087422",
-        last_name="ROBIN",
-        first_name="Gaspard",
-        birth_date=date(2011, 6, 15),
-        class_code="3 A",
-    )
-    hugo = Pupil(
-        school_id=school.id,
-        siecle_id="2087423",
-        last_name="MARTIN",
-        first_name="Hugo",
-        birth_date=date(2011, 8, 9),
-        left_on=date(2025, 9, 12),
-    )
-    helene = Guardian(
-        school_id=school.id,
-        siecle_id="880110",
-        last_name="ROBIN",
-        first_name="Hélène",
-        mobile="+33639980110",
-        email="famille.robin@example.org",
-    )
-    francois = Guardian(
-        school_id=school.id,
-        siecle_id="880111",
-        last_name="ROBIN",
-        first_name="François",
-        mobile="+33639980110",
-        email="famille.robin@example.org",
-    )
-    julien = Guardian(
-        school_id=school.id,
-        siecle_id="880113",
-        last_name="MARTIN",
-        first_name="Julien",
-        mobile="+33639980113",
-    )
-    farida = Guardian(
-        school_id=school.id,
-        siecle_id="880106",
-        last_name="HADDAD",
-        first_name="Farida",
-        mobile="+33639980106",
-    )
-    db.session.add_all([capucine, gaspard, hugo, helene, francois, julien, farida])
-    for guardian in (helene, francois):
-        for pupil in (capucine, gaspard):
-            guardian.links.append(GuardianLink(pupil=pupil, is_legal=True))
-    julien.links.append(GuardianLink(pupil=hugo, is_legal=True))  # his child left the school
-    farida.links.append(GuardianLink(pupil=capucine, is_legal=False))  # a contact, not a guardian
+    robin = {"mobile": "+33639980110", "email": "famille.robin@example.org"}
+    make_guardian(school, "880110", "ROBIN", "Hélène", (capucine, True), (gaspard, True), **robin)
+    make_guardian(school, "880111", "ROBIN", "François", (capucine, True), (gaspard, True), **robin)
+    # His only child has left the school; she is a contact, not a legal guardian.
+    make_guardian(school, "880113", "MARTIN", "Julien", (hugo, True), mobile="+33639980113")
+    make_guardian(school, "880106", "HADDAD", "Farida", (capucine, False), mobile="+33639980106")
     sync_files()
     db.session.commit()
-    return school  # fmt: skip
+    return school
 
 
 class Visit:

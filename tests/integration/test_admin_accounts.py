@@ -11,40 +11,13 @@ import pytest
 from support import PASSWORD, csrf_token, login
 
 from extensions import db
-from models import Account, AuditEvent, Guardian, GuardianLink, Pupil, Role
+from models import Account, AuditEvent, Guardian, Role
 from models.base import utcnow
 from services import admin_accounts
 from services.letters import build_letters, latin1
 from services.passwords import hash_password, policy_problems
 
 TEMPORARY = re.compile(r"\b[A-Za-z2-9]{4}(?:-[A-Za-z2-9]{4}){3}\b")
-
-
-def _pupil(school, siecle_id, last, first, class_code=None, **kw) -> Pupil:
-    return Pupil(
-        school_id=school.id,
-        siecle_id=siecle_id,
-        last_name=last,
-        first_name=first,
-        class_code=class_code,
-        **kw,
-    )
-
-
-def _guardian(school, siecle_id, last, first, *children, mobile=None, account=None, **kw):
-    guardian = Guardian(
-        school_id=school.id,
-        siecle_id=siecle_id,
-        last_name=last,
-        first_name=first,
-        mobile=mobile,
-        account=account,
-        **kw,
-    )
-    for pupil, legal in children:
-        guardian.links.append(GuardianLink(pupil=pupil, is_legal=legal))
-    db.session.add(guardian)
-    return guardian
 
 
 @functools.cache
@@ -63,19 +36,21 @@ def _account(identifiant, name, confirmed=True) -> Account:
 
 
 @pytest.fixture
-def schools(app, make_school, make_staff):
+def schools(app, make_school, make_staff, make_pupil, make_guardian):
     """Two schools, each with families; an administrator and an accountant of the first."""
     tilleuls = make_school()
     parc = make_school(uai="0690026D", name="Lycée du Parc")
-    capucine = _pupil(tilleuls, "1", "ROBIN", "Capucine", "5B")
-    gaspard = _pupil(tilleuls, "2", "ROBIN", "Gaspard", "3 A")
-    lea = _pupil(tilleuls, "3", "LE GALL", "Léa", "5B")
-    noe = _pupil(tilleuls, "4", "DUPRÉ", "Noé", "5B")
-    ines = _pupil(tilleuls, "5", "SAID", "Inès")  # no class yet
-    hugo = _pupil(tilleuls, "6", "MARTIN", "Hugo", "4C", left_on=date.today() - timedelta(days=30))
-    louis = _pupil(parc, "1", "ROBIN", "Louis", "2NDE1")
+    capucine = make_pupil(tilleuls, "1", "ROBIN", "Capucine", "5B")
+    gaspard = make_pupil(tilleuls, "2", "ROBIN", "Gaspard", "3 A")
+    lea = make_pupil(tilleuls, "3", "LE GALL", "Léa", "5B")
+    noe = make_pupil(tilleuls, "4", "DUPRÉ", "Noé", "5B")
+    ines = make_pupil(tilleuls, "5", "SAID", "Inès")  # no class yet
+    hugo = make_pupil(
+        tilleuls, "6", "MARTIN", "Hugo", "4C", left_on=date.today() - timedelta(days=30)
+    )
+    louis = make_pupil(parc, "1", "ROBIN", "Louis", "2NDE1")
     db.session.add_all([capucine, gaspard, lea, noe, ines, hugo, louis])
-    helene = _guardian(
+    helene = make_guardian(
         tilleuls,
         "880110",
         "ROBIN",
@@ -85,8 +60,8 @@ def schools(app, make_school, make_staff):
         mobile="+33639980110",
         account=_account("h.robin", "Hélène ROBIN"),
     )
-    _guardian(tilleuls, "880111", "ROBIN", "François", (capucine, True), (gaspard, True))
-    _guardian(
+    make_guardian(tilleuls, "880111", "ROBIN", "François", (capucine, True), (gaspard, True))
+    make_guardian(
         tilleuls,
         "880112",
         "LE GALL",
@@ -95,7 +70,7 @@ def schools(app, make_school, make_staff):
         civility="MME",
         email="zoe.legall@example.org",
     )
-    _guardian(
+    make_guardian(
         tilleuls,
         "880113",
         "DUPRÉ",
@@ -104,9 +79,9 @@ def schools(app, make_school, make_staff):
         mobile="+33639980113",
         account=_account("m.dupre", "Maëlle DUPRÉ", confirmed=False),
     )
-    _guardian(tilleuls, "880114", "MARTIN", "Julien", (hugo, True))  # his child left
-    _guardian(tilleuls, "880115", "HADDAD", "Farida", (capucine, False))  # a contact only
-    other = _guardian(
+    make_guardian(tilleuls, "880114", "MARTIN", "Julien", (hugo, True))  # his child left
+    make_guardian(tilleuls, "880115", "HADDAD", "Farida", (capucine, False))  # a contact only
+    other = make_guardian(
         parc,
         "990110",
         "ROBIN",
@@ -114,7 +89,7 @@ def schools(app, make_school, make_staff):
         (louis, True),
         account=_account("h.robin2", "Hélène ROBIN"),
     )
-    _guardian(parc, "990111", "ROBIN", "Marc", (louis, True))  # no mobile, no account
+    make_guardian(parc, "990111", "ROBIN", "Marc", (louis, True))  # no mobile, no account
     db.session.commit()
     admin = make_staff(email="admin@example.org", role=Role.ADMIN, schools=[tilleuls])
     make_staff(email="comptable@example.org", role=Role.ACCOUNTANT, schools=[tilleuls])

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from support import PASSWORD, csrf_token, login
 
-from models import Account, AuditEvent, Guardian, GuardianLink, Invoice, Membership, Pupil, Role
+from models import Account, AuditEvent, Invoice, Membership, Role
 from services.invoice_import import InvoiceFileError, import_invoices
 from services.passwords import hash_password
 
@@ -23,47 +23,17 @@ TWO_ROWS = (
 
 
 @pytest.fixture
-def school(make_school, db):
+def school(make_school, make_pupil, make_guardian, db):
     """A school with two pupils (one left) and their guardians."""
     school = make_school()
-    mael = Pupil(
-        school_id=school.id,
-        siecle_id="2087420",
-        ine="070123456AA",
-        last_name="LE GALL",
-        first_name="Maël",
-    )
-    zoe = Pupil(
-        school_id=school.id,
-        siecle_id="2415302",
-        ine="070123456AB",
-        last_name="LECŒUR",
-        first_name="Zoé",
-    )
-    gone = Pupil(
-        school_id=school.id,
-        siecle_id="1990001",
-        ine=None,
-        last_name="ANCIEN",
-        first_name="Paul",
-        left_on=date(2025, 7, 5),
-    )
-    erwan = Guardian(
-        school_id=school.id, siecle_id="880101", last_name="LE GALL", first_name="Erwan"
-    )
-    contact = Guardian(
-        school_id=school.id, siecle_id="880106", last_name="MARTIN", first_name="Julie"
-    )
-    old = Guardian(school_id=school.id, siecle_id="880190", last_name="ANCIEN", first_name="Rose")
-    db.session.add_all([mael, zoe, gone, erwan, contact, old])
-    db.session.flush()
-    db.session.add_all(
-        [
-            GuardianLink(guardian_id=erwan.id, pupil_id=mael.id, is_legal=True, pays_fees=True),
-            GuardianLink(guardian_id=contact.id, pupil_id=mael.id, is_legal=False),
-            GuardianLink(guardian_id=old.id, pupil_id=gone.id, is_legal=True, active=False),
-        ]
-    )
+    mael = make_pupil(school, "2087420", "LE GALL", "Maël", ine="070123456AA")
+    make_pupil(school, "2415302", "LECŒUR", "Zoé", ine="070123456AB")
+    gone = make_pupil(school, "1990001", "ANCIEN", "Paul", left_on=date(2025, 7, 5))
+    erwan = make_guardian(school, "880101", "LE GALL", "Erwan", (mael, True))
+    erwan.links[0].pays_fees = True
+    make_guardian(school, "880106", "MARTIN", "Julie", (mael, False))  # a contact only
+    old = make_guardian(school, "880190", "ANCIEN", "Rose", (gone, True))
+    old.links[0].active = False  # the pupil has left: the link was closed by an import
     db.session.commit()
     return school
 
