@@ -3,7 +3,7 @@
 from engine.actions import ActionContext, ActionRegistry, ActionSpec, FromParam, Param
 from engine.clock import FixedClock, SystemClock
 from engine.compiler import CompiledWorkflow, WorkflowCache, compile_definition, machine_spec
-from engine.definition import Definition, Field, Step
+from engine.definition import Definition, Field, Link, Step
 from engine.errors import (
     ActionError,
     ConflictError,
@@ -25,7 +25,7 @@ from engine.mermaid import to_mermaid
 from engine.runtime import Engine, Outcome
 from engine.store import Store
 from engine.validation import Problem, check
-from engine.views import Button, FieldItem, FieldView, StepView
+from engine.views import Button, FieldItem, FieldView, LinkView, StepView
 
 __all__ = [
     "FIELD_TYPES",
@@ -54,6 +54,8 @@ __all__ = [
     "GuardSyntaxError",
     "Instance",
     "InvalidTriggerError",
+    "Link",
+    "LinkView",
     "MemoryStore",
     "NotAllowedError",
     "Outcome",

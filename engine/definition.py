@@ -101,6 +101,14 @@ class Field:
 
 
 @dataclass(frozen=True, slots=True)
+class Link:
+    """Show a link on a step's page; label and href are templates, href a relative path."""
+
+    label: str
+    href: str
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """Describe one step: a page for the applicant or a task for a staff role."""
 
@@ -116,6 +124,9 @@ class Step:
     next: tuple[Transition, ...] = ()
     events: Mapping[str, Event] = field(default_factory=lambda: _frozen(None))
     timer: Timer | None = None
+    redirect: str = ""  # template of a relative path the applicant is sent to
+    refresh: int | None = None  # seconds after which the applicant's page reloads itself
+    links: tuple[Link, ...] = ()
 
     def field(self, name: str) -> Field | None:
         """Return the field called name, if any."""
@@ -134,6 +145,7 @@ class Definition:
     settings: Mapping[str, Any] = field(default_factory=lambda: _frozen(None))
     secrets: frozenset[str] = frozenset()
     description: str = ""
+    given: frozenset[str] = frozenset()  # data keys the host provides at start
 
     @property
     def secret_keys(self) -> frozenset[str]:
@@ -163,6 +175,7 @@ def build(raw: Mapping[str, Any]) -> Definition:
         settings=_frozen(raw.get("settings")),
         secrets=frozenset(raw.get("secrets", ())),
         description=raw.get("description", ""),
+        given=frozenset(raw.get("given", ())),
     )
 
 
@@ -229,4 +242,7 @@ def _step(name: str, raw: Mapping[str, Any]) -> Step:
         ),
         events=_frozen(events),
         timer=Timer(parse_duration(timer["after"]), timer["event"]) if timer else None,
+        redirect=raw.get("redirect", ""),
+        refresh=int(raw["refresh"]) if raw.get("refresh") is not None else None,
+        links=tuple(Link(link["label"], link["href"]) for link in raw.get("links", ())),
     )

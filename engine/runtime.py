@@ -81,6 +81,11 @@ class Engine:
         definition = compiled.definition
         if not _may_start(definition.start, applicant):
             raise NotAllowedError(f"{applicant.id!r} may not start {key!r} ({definition.start})")
+        missing = sorted(definition.given - (data or {}).keys())
+        if missing:
+            raise InvalidTriggerError(
+                f"{key!r} must be started with the data it is given: missing {', '.join(missing)}"
+            )
         first = definition.steps[definition.initial]
         instance = Instance(
             key=key,
@@ -197,6 +202,7 @@ class Engine:
             self.clock,
             buttons=buttons,
             can_go_back=active and step.back and bool(instance.history),
+            active=active,
         )
 
     # -- internals ------------------------------------------------------------

@@ -58,6 +58,13 @@ def parse_names(text: str) -> set[str]:
     return set(meta.find_undeclared_variables(tree))
 
 
+def literal_parts(text: str) -> tuple[str, list[str]]:
+    """Return a template's leading literal text ('' after a tag) and all its literal parts."""
+    tokens = [(kind, value) for _, kind, value in _ENV.lex(text)]
+    prefix = tokens[0][1] if tokens and tokens[0][0] == "data" else ""
+    return prefix, [value for kind, value in tokens if kind == "data"]
+
+
 def render(
     text: str,
     data: Mapping[str, Any],
@@ -78,4 +85,11 @@ def render(
     return Markup(template.render(context))  # noqa: S704
 
 
-__all__ = ["TemplateSyntaxError", "euros", "french_date", "parse_names", "render"]
+__all__ = [
+    "TemplateSyntaxError",
+    "euros",
+    "french_date",
+    "literal_parts",
+    "parse_names",
+    "render",
+]

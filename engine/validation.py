@@ -17,10 +17,11 @@ from jinja2 import TemplateSyntaxError
 
 from engine import templates
 from engine.actions import ActionRegistry
-from engine.definition import SETTINGS_REF
+from engine.definition import APPLICANT, SETTINGS_REF
 from engine.errors import GuardSyntaxError
 from engine.fields import BOUND_OPTIONS, COMMON_OPTIONS, FIELD_TYPES
 from engine.guards import Guard
+from engine.views import UNSAFE_PATH_CHARS, safe_path
 from engine.yamlsource import PathPart, Position, duplicate_keys, load, locate, position, scalar_at
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflows" / "schema.json"
@@ -31,6 +32,8 @@ RESERVED_EVENTS = frozenset(
 )
 RESERVED_EVENT_PREFIXES = ("may_", "is_", "to_")
 TEXT_KEYS = ("title", "intro", "message")
+# What a final step may not have: it ends the instance and only shows its message (and links).
+FINAL_FORBIDS = ("fields", "next", "events", "actions", "timer", "back", "redirect", "refresh")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -153,6 +156,15 @@ class _Checker:
             return "actor must be 'applicant' or 'role:<name>'", False, path
         if error.validator == "pattern" and "after" in path:
             return "timer 'after' must look like 10m, 48h or 2d", False, path
+        if error.validator == "pattern" and path[:1] == ("given",):
+            return (
+                f"given name {error.instance!r} must be lower case letters, digits and "
+                "underscores, starting with a letter",
+                False,
+                path,
+            )
+        if len(path) == 3 and path[0] == "steps" and path[2] == "refresh":
+            return "refresh must be a whole number of seconds from 2 to 120", False, path
         return f"{where}: {error.message}", False, path
 
     # -- semantics ----------------------------------------------------------
@@ -167,7 +179,10 @@ class _Checker:
                 f"initial step {data['initial']!r} is not defined under steps"
                 + _suggest(data["initial"], steps),
             )
+        given = self._given(data.get("given") or [])
         names = self._data_names(steps)
+        for key in given:
+            names.setdefault(key, "given")
         self.secret_fields = {
             spec["name"]: spec["type"]
             for step in steps.values()
@@ -178,6 +193,26 @@ class _Checker:
             self._step(step_name, step, steps, settings, names)
         if data["initial"] in steps:  # otherwise every step would be reported unreachable
             self._graph(data, steps)
+
+    def _given(self, given: Sequence[str]) -> list[str]:
+        """Check the data keys the host provides at start; return the usable ones."""
+        seen: list[str] = []
+        for index, key in enumerate(given):
+            if key in RESERVED_NAMES:
+                self.report(
+                    ["given", index],
+                    "reserved-name",
+                    f"{key!r} is reserved and cannot be given; rename it",
+                )
+            elif key in seen:
+                self.report(
+                    ["given", index],
+                    "duplicate-given",
+                    f"{key!r} is listed twice under given; remove one",
+                )
+            else:
+                seen.append(key)
+        return seen
 
     def _data_names(self, steps: Mapping[str, Any]) -> dict[str, str]:
         """Collect persistent data names: field name -> type, action writes -> 'action'."""
@@ -210,7 +245,7 @@ class _Checker:
         }
         scope = _Scope(names, settings, self.secret_fields, secret_here=frozenset(), payload=False)
         if step.get("final"):
-            for key in ("fields", "next", "events", "actions", "timer", "back"):
+            for key in FINAL_FORBIDS:
                 if step.get(key):
                     self.report(
                         [*base, key],
@@ -221,6 +256,7 @@ class _Checker:
         for key in TEXT_KEYS:
             if key in step:
                 self._template([*base, key], step[key], scope)
+        self._page(name, base, step, scope)
         self._fields(base, step, steps, settings, names)
         for index, call in enumerate(step.get("actions", ())):
             self._action([*base, "actions", index], call, settings)
@@ -274,6 +310,62 @@ class _Checker:
                 f"timer fires event {timer['event']!r}, which step {name!r} does not declare; "
                 "add it under events" + _suggest(timer["event"], step.get("events") or {}),
             )
+
+    def _page(
+        self, name: str, base: list[PathPart], step: Mapping[str, Any], scope: _Scope
+    ) -> None:
+        """Check what the step's page does besides its form: redirect, refresh, links."""
+        # Staff pages never redirect nor reload: only an applicant step can hide its form.
+        applicant_page = step.get("actor", APPLICANT) == APPLICANT and not step.get("final")
+        if "redirect" in step:
+            self._path([*base, "redirect"], step["redirect"], scope, "redirect")
+            buttons = any(e.get("button") for e in (step.get("events") or {}).values())
+            hidden = [k for k in ("fields", "next", "back") if step.get(k)]
+            hidden += ["button events"] if buttons else []
+            if hidden and applicant_page:
+                self.report(
+                    [*base, "redirect"],
+                    "redirect-hides-page",
+                    f"the applicant is always sent away from step {name!r}, so its "
+                    f"{', '.join(hidden)} can never be used; move them to another step "
+                    "or remove 'redirect'",
+                    key=True,
+                    severity="warning",
+                )
+        if step.get("refresh") and step.get("fields") and applicant_page:
+            self.report(
+                [*base, "refresh"],
+                "refresh-with-fields",
+                f"the page of step {name!r} reloads every {step['refresh']} seconds and would "
+                "wipe what the applicant is typing; put the fields on another step",
+                key=True,
+                severity="warning",
+            )
+        for index, link in enumerate(step.get("links", ())):
+            path = [*base, "links", index]
+            self._template([*path, "label"], link["label"], scope)
+            self._path([*path, "href"], link["href"], scope, "href")
+
+    def _path(self, path: list[PathPart], text: str, scope: _Scope, what: str) -> None:
+        """Check a template that must render a relative path on this site."""
+        if not self._template(path, text, scope):
+            return
+        prefix, parts = templates.literal_parts(text)
+        if not prefix.startswith("/"):
+            problem = (
+                f"{what} must be a relative path starting with '/', such as "
+                "'/demarches/{{ ref }}': full addresses and other sites are refused"
+            )
+        elif prefix.startswith("//"):
+            problem = f"{what} must start with a single '/': '//' leads to another site"
+        elif not safe_path(prefix) or any(UNSAFE_PATH_CHARS.search(p) for p in parts):
+            problem = (
+                f"{what} must not contain spaces, backslashes or control characters; "
+                "pass free text through '| urlencode'"
+            )
+        else:
+            return
+        self.report(path, "unsafe-path", problem)
 
     def _fields(
         self,
@@ -388,7 +480,8 @@ class _Checker:
                 f"{value!r} is arithmetic, not a date; write \"date('{value}')\"",
             )
 
-    def _template(self, path: list[PathPart], text: str, scope: _Scope) -> None:
+    def _template(self, path: list[PathPart], text: str, scope: _Scope) -> bool:
+        """Check a template's syntax and names; return False if it does not parse."""
         try:
             used = templates.parse_names(text)
         except TemplateSyntaxError as err:
@@ -397,11 +490,12 @@ class _Checker:
                 "template-syntax",
                 f"template does not parse: {(err.message or '').rstrip('.')}; fix the braces",
             )
-            return
+            return False
         for name in sorted(used):
             problem = scope.problem((name,))
             if problem:
                 self.report(path, "unknown-name", f"template uses {problem}")
+        return True
 
     def _guard(self, path: list[PathPart], text: str, scope: _Scope) -> Guard | None:
         try:
@@ -581,7 +675,10 @@ class _Scope:
                 return None
             return "'payload', which exists only in event guards and actions"
         hint = _suggest(root, [*self.names, *self.local])
-        return f"unknown name {root!r}; names come from fields, action results and settings{hint}"
+        return (
+            f"unknown name {root!r}; names come from fields, action results, given and "
+            f"settings{hint}"
+        )
 
 
 def _all_actions(step: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:

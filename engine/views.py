@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +13,23 @@ from markupsafe import Markup
 from engine.definition import Bound, Field, Step
 from engine.guards import Clock, Guard, Scope
 from engine.templates import render
+
+log = logging.getLogger("guichet.engine")
+
+MAX_PATH_LENGTH = 2000
+# Backslashes, whitespace and control characters: browsers drop or rewrite some of them,
+# so that "/\evil.example" or "/<tab>/evil.example" would lead to another host.
+UNSAFE_PATH_CHARS = re.compile(r"[\\\s\x00-\x1f\x7f]")
+
+
+def safe_path(value: str) -> bool:
+    """Tell whether value is a path on this site: one leading '/', no host, no scheme."""
+    return (
+        value.startswith("/")
+        and not value.startswith("//")
+        and len(value) <= MAX_PATH_LENGTH
+        and UNSAFE_PATH_CHARS.search(value) is None
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +70,14 @@ class Button:
 
 
 @dataclass(frozen=True, slots=True)
+class LinkView:
+    """A link of the step, rendered; href is plain text for the page to escape."""
+
+    label: Markup
+    href: str
+
+
+@dataclass(frozen=True, slots=True)
 class StepView:
     """The current step of an instance, ready to render."""
 
@@ -64,6 +91,9 @@ class StepView:
     buttons: tuple[Button, ...]
     can_go_back: bool
     has_form: bool
+    redirect: str | None = None  # a safe relative path, set only while the step is active
+    refresh: int | None = None  # seconds, set only while the step is active
+    links: tuple[LinkView, ...] = ()
 
 
 def _bound(bound: Bound | None, scope: Scope) -> Any:
@@ -125,8 +155,10 @@ def step_view(
     *,
     buttons: tuple[Button, ...],
     can_go_back: bool,
+    active: bool = True,
 ) -> StepView:
-    """Assemble the view of a step."""
+    """Assemble the view of a step; redirect and refresh apply only while it is active."""
+    live = active and not step.final
     return StepView(
         name=step.name,
         title=render(step.title, data, settings),
@@ -138,4 +170,25 @@ def step_view(
         buttons=buttons,
         can_go_back=can_go_back,
         has_form=bool(step.next),
+        redirect=render_path(step.redirect, data, settings, step.name) if live else None,
+        refresh=step.refresh if live else None,
+        links=tuple(
+            LinkView(render(link.label, data, settings), href)
+            for link in step.links
+            if (href := render_path(link.href, data, settings, step.name)) is not None
+        ),
     )
+
+
+def render_path(
+    template: str, data: Mapping[str, Any], settings: Mapping[str, Any], step: str
+) -> str | None:
+    """Render a path template; None (and a warning in the log) unless it is a safe path."""
+    if not template:
+        return None
+    # Autoescape made the values HTML-safe; a URL wants the plain text back.
+    value = render(template, data, settings).unescape()
+    if safe_path(value):
+        return value
+    log.warning("step %s: refused path %r, not a relative path on this site", step, value[:200])
+    return None

@@ -31,6 +31,7 @@ from engine import (
     InvalidTriggerError,
     NotAllowedError,
     Outcome,
+    StepView,
     SubmissionError,
 )
 from forms.workflow import StepForm, item_name, step_form_class, submitted_values
@@ -125,10 +126,13 @@ class StepPage(MethodView):
 
     # -- requests ----------------------------------------------------------------------
 
-    def get(self, public_id: str) -> str:
+    def get(self, public_id: str) -> str | Response:
         row = self.load(public_id)
         self.check_access(row)
-        return self.render(row)
+        view = workflows.step_view(row)
+        if self.audience == "applicant" and view.redirect:
+            return redirect(view.redirect)
+        return self.render(row, view=view)
 
     def post(self, public_id: str) -> str | Response:
         row = self.load(public_id)
@@ -159,6 +163,15 @@ class StepPage(MethodView):
         if self.audience == "staff" and not self.acts_now(row):
             flash("La tâche est traitée.", "success")
             return url_for("tasks.task_list")
+        return self.landing(row)
+
+    def landing(self, row: WorkflowInstance) -> str:
+        # Where the applicant goes next: the step's redirect (the engine rendered it and
+        # kept it only if it is a path on this site), else the step page. Staff stay here.
+        if self.audience == "applicant":
+            target = workflows.step_view(row).redirect
+            if target:
+                return target
         return self.here(row)
 
     def acts_now(self, row: WorkflowInstance) -> bool:
@@ -166,8 +179,10 @@ class StepPage(MethodView):
             return False
         return (row.assignee_role is not None) == (self.audience == "staff")
 
-    def render(self, row: WorkflowInstance, form: StepForm | None = None) -> str:
-        view = workflows.step_view(row)
+    def render(
+        self, row: WorkflowInstance, form: StepForm | None = None, view: StepView | None = None
+    ) -> str:
+        view = view or workflows.step_view(row)
         acting = self.acts_now(row)
         if form is None and acting and view.has_form:
             form = step_form_class(row.key, row.version, view)(formdata=None)
@@ -249,6 +264,8 @@ def _back(audience: str, public_id: str) -> Response:
         flash(NOT_POSSIBLE, "warning")
     except ConflictError:
         flash(CONFLICT, "warning")
+    else:
+        return redirect(page.landing(row))
     return redirect(page.here(row))
 
 
