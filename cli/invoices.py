@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -72,3 +73,18 @@ def summary_lines(report: InvoiceReport) -> list[str]:
         f"Total du fichier : {euros(report.total_cents)}",
     ]
     return lines
+
+
+@cli.command("remind")
+@click.option(
+    "--days", type=click.IntRange(0, 60), help="Days before the due date (default: paiement.yaml)."
+)
+def remind_command(days: int | None) -> None:
+    """Email the reminders of unpaid invoices coming due (run it daily from cron)."""
+    from services.payments.gateway import PARIS
+    from services.payments.reminders import send_reminders
+
+    today = datetime.now(PARIS).date()
+    count = send_reminders(today, days)
+    db.session.commit()
+    click.echo(f"{count} facture(s) rappelée(s).")

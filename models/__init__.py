@@ -2,7 +2,14 @@
 
 from models.accounts import STAFF_ROLES, Account, Membership, Role
 from models.audit import AuditEvent
-from models.billing import Invoice
+from models.billing import (
+    Invoice,
+    Payment,
+    PaymentMethod,
+    PaymentStatus,
+    SandboxOperation,
+    TicketCounter,
+)
 from models.outbox import Channel, DeliveryStatus, OutboxAttachment, OutboxMessage
 from models.people import Guardian, GuardianLink, Pupil
 from models.school import School
@@ -28,9 +35,14 @@ __all__ = [
     "Membership",
     "OutboxAttachment",
     "OutboxMessage",
+    "Payment",
+    "PaymentMethod",
+    "PaymentStatus",
     "Pupil",
     "Role",
+    "SandboxOperation",
     "School",
+    "TicketCounter",
     "UploadedFile",
     "WorkflowEvent",
     "WorkflowInstance",

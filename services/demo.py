@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from config import ROOT
 from extensions import db
 from models import Role, School
 from services.accounts import create_staff, find_by_login
+from services.invoice_import import import_invoices
 from services.siecle_import import apply_exports, read_exports
 
 DEMO_UAI = "0360009P"
@@ -47,6 +49,7 @@ def seed_demo(password: str) -> SeedReport:
         db.session.add(school)
         db.session.flush()
         _add_families(school)
+        _add_invoices(school, date.today())
     staff = []
     for email, name, role in DEMO_STAFF:
         existed = find_by_login(email) is not None
@@ -58,3 +61,26 @@ def seed_demo(password: str) -> SeedReport:
 def _add_families(school: School) -> None:
     exports = read_exports(DEMO_PUPILS_FILE.read_bytes(), DEMO_GUARDIANS_FILE.read_bytes())
     apply_exports(school, exports, actor_label="flask seed demo")
+
+
+# The demo invoices, dated from the day of seeding: (number, ELEVE_ID, label, amount, issued
+# days ago, due in days, payable online). Le Gall family: two payable, one past due, one by
+# direct debit; another family so the accountant's lists are not about one family only.
+DEMO_INVOICES = (
+    ("F-DP-0001", "2415301", "Demi-pension septembre-décembre", "187,20", 20, 25, "oui"),
+    ("F-IN-0002", "2298711", "Internat 1er trimestre", "412,00", 10, 5, "oui"),
+    ("F-DP-0003", "2415301", "Demi-pension juin", "96,00", 170, -140, "oui"),
+    ("F-VS-0004", "2298711", "Voyage scolaire en Espagne", "150,00", 20, 40, "non"),
+    ("F-DP-0005", "2415304", "Demi-pension septembre-décembre", "187,20", 20, 25, "oui"),
+)
+
+
+def _add_invoices(school: School, today: date) -> None:
+    lines = ["numero;eleve;objet;montant;emission;echeance;paiement_en_ligne"]
+    for number, pupil, label, amount, issued_ago, due_in, online in DEMO_INVOICES:
+        issued = (today - timedelta(days=issued_ago)).strftime("%d/%m/%Y")
+        due = (today + timedelta(days=due_in)).strftime("%d/%m/%Y")
+        lines.append(f"{number};{pupil};{label};{amount};{issued};{due};{online}")
+    report = import_invoices("\n".join(lines).encode(), school, actor_label="flask seed demo")
+    if not report.imported:
+        raise RuntimeError(f"demo invoices rejected: {report}")

@@ -12,6 +12,7 @@ from engine import ActionRegistry
 from engine.demo import register_demo_actions
 from services.activation_actions import register_parent_actions
 from services.mail import send_email
+from services.payments.actions import register_payment_actions
 from services.schools import current_school
 from services.sms import send_sms
 
@@ -64,4 +65,5 @@ def action_registry() -> ActionRegistry:
     # Real senders: the SMS and emails are outbox rows released after the commit.
     register_demo_actions(registry, send_code_sms=_send_code_sms, send_mail=_send_demo_mail)
     register_parent_actions(registry)
+    register_payment_actions(registry)
     return registry

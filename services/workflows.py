@@ -93,9 +93,14 @@ def definition(row: WorkflowInstance) -> Definition:
     return workflow_engine().compiled(row.key, row.version).definition
 
 
-def start(key: str, actor: Actor, school: School | None) -> WorkflowInstance:
-    """Start an instance of the published version of a workflow, for an actor."""
-    instance = workflow_engine().start(key, applicant=actor)
+def start(
+    key: str, actor: Actor, school: School | None, data: Mapping[str, Any] | None = None
+) -> WorkflowInstance:
+    """Start an instance of the published version of a workflow, for an actor.
+
+    `data` holds what the definition declares as `given` (the invoice of a payment).
+    """
+    instance = workflow_engine().start(key, applicant=actor, data=data)
     row = get_instance(instance.id or "")
     assert row is not None  # noqa: S101 - the store has just inserted it
     row.school_id = school.id if school else None
@@ -152,6 +157,8 @@ def startable(actor: Actor) -> list[Definition]:
         if version is None:
             continue
         candidate = definition_of(version)
+        if getattr(candidate, "given", None):
+            continue  # started from a page that gives its data (PAYER), not from the list
         rule = candidate.start
         if rule == "anyone" or actor.has_role(rule.removeprefix("role:")):
             found.append(candidate)

@@ -1,0 +1,216 @@
+"""Balances of invoices, computed from their payments, and what a family may pay online.
+
+Nothing about money is stored twice: an invoice's paid amount is the sum of its PAID
+payments, and the amount in progress the sum of its PENDING ones (reserved against the
+balance until the bank answers).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from extensions import db
+from models import Account, GuardianLink, Invoice, Payment, PaymentStatus, Pupil
+
+
+@dataclass(frozen=True, slots=True)
+class Balance:
+    """An invoice's amount, what was paid and what payments in progress hold, in cents."""
+
+    amount: int
+    paid: int = 0
+    in_progress: int = 0
+
+    @property
+    def remaining(self) -> int:
+        """Return what the family still owes."""
+        return max(self.amount - self.paid, 0)
+
+    @property
+    def available(self) -> int:
+        """Return what may still be paid now: the balance less payments in progress."""
+        return max(self.remaining - self.in_progress, 0)
+
+
+class InvoiceState(enum.StrEnum):
+    """The status a parent and an accountant read on an invoice."""
+
+    TO_PAY = "a_payer"
+    PARTIAL = "partielle"
+    PAID = "payee"
+    OVERDUE = "echue"
+    DIRECT_DEBIT = "prelevement"
+    CANCELLED = "annulee"
+
+    @property
+    def label(self) -> str:
+        """Return the status in French."""
+        return _STATE_LABELS[self]
+
+    @property
+    def badge(self) -> str:
+        """Return the DSFR badge modifier that colours this status."""
+        return _STATE_BADGES[self]
+
+
+_STATE_LABELS = {
+    InvoiceState.TO_PAY: "À payer",
+    InvoiceState.PARTIAL: "Partiellement payée",
+    InvoiceState.PAID: "Payée",
+    InvoiceState.OVERDUE: "Échue",
+    InvoiceState.DIRECT_DEBIT: "Prélèvement",
+    InvoiceState.CANCELLED: "Annulée",
+}
+_STATE_BADGES = {
+    InvoiceState.TO_PAY: "fr-badge--info",
+    InvoiceState.PARTIAL: "fr-badge--new",
+    InvoiceState.PAID: "fr-badge--success",
+    InvoiceState.OVERDUE: "fr-badge--error",
+    InvoiceState.DIRECT_DEBIT: "",
+    InvoiceState.CANCELLED: "",
+}
+
+
+def balances(invoices: Iterable[Invoice]) -> dict[int, Balance]:
+    """Return the balance of each invoice, with one query for all of them."""
+    by_id = {invoice.id: invoice for invoice in invoices}
+    sums: dict[int, dict[PaymentStatus, int]] = defaultdict(dict)
+    if by_id:
+        rows = db.session.execute(
+            sa.select(Payment.invoice_id, Payment.status, sa.func.sum(Payment.amount_cents))
+            .where(
+                Payment.invoice_id.in_(by_id),
+                Payment.status.in_((PaymentStatus.PAID, PaymentStatus.PENDING)),
+            )
+            .group_by(Payment.invoice_id, Payment.status)
+        )
+        for invoice_id, status, total in rows:
+            sums[invoice_id][PaymentStatus(status)] = int(total or 0)
+    return {
+        invoice_id: Balance(
+            invoice.amount_cents,
+            sums[invoice_id].get(PaymentStatus.PAID, 0),
+            sums[invoice_id].get(PaymentStatus.PENDING, 0),
+        )
+        for invoice_id, invoice in by_id.items()
+    }
+
+
+def balance_of(invoice: Invoice) -> Balance:
+    """Return one invoice's balance."""
+    return balances([invoice])[invoice.id]
+
+
+def state_of(invoice: Invoice, balance: Balance, today: date) -> InvoiceState:
+    """Tell where an invoice stands on a given day."""
+    if invoice.cancelled_at is not None:
+        return InvoiceState.CANCELLED
+    if balance.remaining == 0:
+        return InvoiceState.PAID
+    if not invoice.payable_online:
+        return InvoiceState.DIRECT_DEBIT
+    if invoice.due_on < today:
+        return InvoiceState.OVERDUE
+    if balance.paid > 0:
+        return InvoiceState.PARTIAL
+    return InvoiceState.TO_PAY
+
+
+def why_not_payable(invoice: Invoice, balance: Balance, today: date) -> str | None:
+    """Explain in French why an invoice cannot be paid online now, or None if it can."""
+    state = state_of(invoice, balance, today)
+    if state is InvoiceState.CANCELLED:
+        return "Cette facture a été annulée par l'établissement : vous n'avez rien à payer."
+    if state is InvoiceState.PAID:
+        return "Cette facture est entièrement payée."
+    if state is InvoiceState.DIRECT_DEBIT:
+        return (
+            "Cette facture est réglée par prélèvement ou par un autre moyen convenu avec "
+            "l'établissement : elle ne se paie pas en ligne."
+        )
+    if state is InvoiceState.OVERDUE:
+        return (
+            "La date d'échéance est passée : le paiement en ligne n'est plus possible. "
+            "Contactez l'agent comptable de l'établissement."
+        )
+    if balance.available == 0:
+        return (
+            "Un paiement est en cours pour le reste de cette facture. Si vous avez quitté la "
+            "page de la banque, il sera annulé d'ici 20 minutes."
+        )
+    return None
+
+
+def family_invoices(account: Account) -> list[Invoice]:
+    """Return every invoice of the pupils this account is legal guardian of, newest first."""
+    guardian_ids = [guardian.id for guardian in account.guardians]
+    if not guardian_ids:
+        return []
+    pupils = sa.select(GuardianLink.pupil_id).where(
+        GuardianLink.guardian_id.in_(guardian_ids),
+        GuardianLink.is_legal.is_(True),
+        GuardianLink.active.is_(True),
+    )
+    query = (
+        sa.select(Invoice)
+        .join(Pupil, Pupil.id == Invoice.pupil_id)
+        .where(Invoice.pupil_id.in_(pupils))
+        .order_by(Invoice.issued_on.desc(), Invoice.number.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def may_pay(account: Account, invoice: Invoice) -> bool:
+    """Tell whether this account is a legal guardian of the invoice's pupil."""
+    guardian_ids = [guardian.id for guardian in account.guardians]
+    if not guardian_ids:
+        return False
+    link = db.session.scalar(
+        sa.select(GuardianLink.id)
+        .where(
+            GuardianLink.guardian_id.in_(guardian_ids),
+            GuardianLink.pupil_id == invoice.pupil_id,
+            GuardianLink.is_legal.is_(True),
+            GuardianLink.active.is_(True),
+        )
+        .limit(1)
+    )
+    return link is not None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceLine:
+    """An invoice as the family's page shows it."""
+
+    invoice: Invoice
+    balance: Balance
+    state: InvoiceState
+    blocked_reason: str | None
+
+    @property
+    def payable(self) -> bool:
+        """Tell whether the PAYER button is offered (before the email check)."""
+        return self.blocked_reason is None
+
+
+def invoice_lines(invoices: list[Invoice], today: date) -> list[InvoiceLine]:
+    """Describe invoices for display, with one balance query."""
+    found = balances(invoices)
+    lines = []
+    for invoice in invoices:
+        balance = found[invoice.id]
+        lines.append(
+            InvoiceLine(
+                invoice,
+                balance,
+                state_of(invoice, balance, today),
+                why_not_payable(invoice, balance, today),
+            )
+        )
+    return lines

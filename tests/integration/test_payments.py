@@ -1,0 +1,464 @@
+"""Paying invoices online through the sandbox bank: the parent's pages, the bank's
+notification and return, tickets, re-checks, reminders, and who may pay what."""
+
+from __future__ import annotations
+
+import re
+import threading
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from support import PASSWORD, csrf_token, login
+
+from extensions import db
+from jobs import payments as payment_jobs
+from models import (
+    Account,
+    Invoice,
+    OutboxMessage,
+    Payment,
+    PaymentStatus,
+    SandboxOperation,
+    WorkflowInstance,
+)
+from models.base import utcnow
+from services import parents
+from services.payments import checkout
+from services.payments.gateway import PARIS
+from services.payments.reminders import send_reminders
+from services.workflow_versions import sync_files
+
+ACCEPTED = "4970 1000 0000 0014"
+REFUSED = "4970 1000 0000 0022"
+LOST_NOTIFICATION = "4970 1000 0000 0030"
+
+
+def today() -> date:
+    return utcnow().astimezone(PARIS).date()
+
+
+def make_parent(guardians, identifiant: str, email: str | None, confirmed: bool = True):
+    account = parents.create_parent_account(guardians, identifiant, PASSWORD)
+    account.email = email
+    account.email_confirmed_at = utcnow() if confirmed and email else None
+    return account
+
+
+def add_invoice(school, pupil, number: str, cents: int, due_in: int = 20, online: bool = True):
+    invoice = Invoice(
+        school_id=school.id,
+        number=number,
+        pupil_id=pupil.id,
+        label="Demi-pension septembre-décembre",
+        amount_cents=cents,
+        issued_on=today() - timedelta(days=10),
+        due_on=today() + timedelta(days=due_in),
+        payable_online=online,
+    )
+    db.session.add(invoice)
+    db.session.flush()
+    return invoice
+
+
+@pytest.fixture
+def family(app, make_school, make_pupil, make_guardian):
+    """The Le Gall family (two parents, one child, four invoices) and the Benali family."""
+    school = make_school(address="1 rue des Écoles, 36000 Châteauroux")
+    school.accountant_email = "agent-comptable@example.org"
+    mael = make_pupil(school, "2415301", "LE GALL-NGUYEN", "Maël", "6A")
+    ines = make_pupil(school, "2415304", "BENALI", "Inès", "6B")
+    linh = make_guardian(school, "880102", "NGUYEN", "Linh", (mael, True), usage_name="LE GALL")
+    erwan = make_guardian(school, "880101", "LE GALL", "Erwan", (mael, True))
+    karim = make_guardian(school, "880120", "BENALI", "Karim", (ines, True))
+    make_parent([linh], "l.legall", "linh.nguyen@example.org")
+    make_parent([erwan], "e.legall", "erwan.legall@example.org")
+    make_parent([karim], "k.benali", "karim.benali@example.org")
+    invoices = {
+        "payable": add_invoice(school, mael, "F-001", 10000),
+        "overdue": add_invoice(school, mael, "F-002", 9600, due_in=-30),
+        "debit": add_invoice(school, mael, "F-003", 15000, online=False),
+        "benali": add_invoice(school, ines, "F-004", 18720),
+    }
+    sync_files()
+    db.session.commit()
+    return invoices
+
+
+class Payer:
+    """A parent paying with the test client, the way the pages lead them."""
+
+    def __init__(self, client, identifiant: str) -> None:
+        self.client = client
+        assert login(client, identifiant).status_code == 302
+
+    def start(self, invoice: Invoice):
+        token = csrf_token(self.client, "/factures")
+        return self.client.post(f"/factures/{invoice.id}/payer", data={"csrf_token": token})
+
+    def submit(self, url: str, **fields):
+        fields.setdefault("csrf_token", csrf_token(self.client, url))
+        return self.client.post(url, data=fields)
+
+    def to_bank(self, invoice: Invoice, amount: str) -> tuple[str, str]:
+        """Choose the amount, confirm, and return (the step page, the bank page's path)."""
+        step = self.start(invoice).headers["Location"]
+        assert self.submit(step, montant=amount).status_code == 302
+        assert self.submit(step).status_code == 302  # the summary
+        bank = self.client.get(step)  # the bank step redirects to /paiements/<ref>/banque
+        assert bank.status_code == 302, bank.get_data(as_text=True)
+        opened = self.client.get(bank.headers["Location"])
+        assert opened.status_code == 302
+        return step, urlsplit(opened.headers["Location"]).path
+
+    def at_bank(self, bank_path: str, card: str | None) -> str:
+        """Act on the test bank's page; return the path the bank sends the parent back to."""
+        token = csrf_token(self.client, bank_path)
+        data = {"csrf_token": token, **({"carte": card} if card else {"abandonner": "1"})}
+        answer = self.client.post(bank_path, data=data)
+        assert answer.status_code == 303, answer.get_data(as_text=True)
+        return urlsplit(answer.headers["Location"]).path
+
+    def pay(self, invoice: Invoice, amount: str, card: str | None = ACCEPTED) -> str:
+        """Pay all the way and return the result page's text."""
+        _, bank_path = self.to_bank(invoice, amount)
+        back = self.at_bank(bank_path, card)
+        return self.client.get(back, follow_redirects=True).get_data(as_text=True)
+
+
+def payments(**filters) -> list[Payment]:
+    db.session.expire_all()
+    return list(db.session.scalars(db.select(Payment).filter_by(**filters).order_by(Payment.id)))
+
+
+def emails(to: str) -> list[OutboxMessage]:
+    db.session.expire_all()
+    query = db.select(OutboxMessage).filter_by(to=to).order_by(OutboxMessage.id)
+    return list(db.session.scalars(query))
+
+
+def text(html: str) -> str:
+    return " ".join(
+        re.sub(r"<[^>]+>", " ", html).replace("\u202f", " ").replace("\xa0", " ").split()
+    )
+
+
+# -- the invoices page ---------------------------------------------------------------------
+
+
+def test_the_family_sees_its_invoices_with_what_to_do_for_each(client, family):
+    Payer(client, "l.legall")
+    page = text(client.get("/factures").get_data(as_text=True))
+    assert "F-001" in page and "F-002" in page and "F-003" in page
+    assert "F-004" not in page  # another family's
+    assert page.count("PAYER") == 1  # only the payable one, within its due date
+    assert "Échue" in page and "agent-comptable@example.org" in page
+    assert "1 rue des Écoles" in page  # where to write about the past-due one
+    assert "Prélèvement" in page
+
+
+def test_payer_waits_for_a_confirmed_email(client, family):
+    account = db.session.scalars(db.select(Account).filter_by(identifiant="l.legall")).one()
+    account.email_confirmed_at = None
+    db.session.commit()
+    payer = Payer(client, "l.legall")
+    page = text(client.get("/factures").get_data(as_text=True))
+    assert "PAYER" not in page
+    assert "Confirmez votre adresse électronique" in page
+    assert payer.start(family["payable"]).headers["Location"].endswith("/compte/")
+    assert payments() == []
+
+
+# -- paying ---------------------------------------------------------------------------------
+
+
+def test_a_partial_payment_then_the_rest(client, family):
+    payer = Payer(client, "l.legall")
+    page = text(payer.pay(family["payable"], "40,00"))
+    assert "Paiement accepté" in page
+    first = payments()[0]
+    year = first.paid_at.astimezone(PARIS).year
+    assert first.status is PaymentStatus.PAID and first.ticket_number == f"{year}-000001"
+    assert f"Ticket de paiement n° {year}-000001" in page
+    assert "Reste à payer sur cette facture : 60,00 €" in page
+
+    mail = emails("linh.nguyen@example.org")[-1]
+    assert mail.subject.startswith(f"Ticket de paiement n° {year}-000001")
+    assert "40,00" in mail.body and mail.html
+    assert mail.attachments[0].content_type == "application/pdf"
+    assert mail.attachments[0].data.startswith(b"%PDF")
+
+    invoices = text(client.get("/factures").get_data(as_text=True))
+    assert "Partiellement payée" in invoices and "60,00 €" in invoices
+
+    page = text(payer.pay(family["payable"], "60,00"))
+    assert "Paiement accepté" in page and f"{year}-000002" in page
+    invoices = text(client.get("/factures").get_data(as_text=True))
+    assert "PAYER" not in invoices
+    assert "Payée" in invoices
+
+
+def test_the_ticket_is_on_screen_and_as_pdf_for_the_family_only(client, family):
+    payer = Payer(client, "l.legall")
+    payer.pay(family["payable"], "25,50")
+    payment = payments()[0]
+    shown = text(client.get(f"/paiements/{payment.public_id}").get_data(as_text=True))
+    assert payment.ticket_number in shown and "25,50 €" in shown and "Maël" in shown
+    pdf = client.get(f"/paiements/{payment.public_id}/ticket.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    history = text(client.get("/paiements").get_data(as_text=True))
+    assert payment.ticket_number in history and "Payé" in history
+
+    # The other parent of the same child sees it; another family does not.
+    client.post("/deconnexion", data={"csrf_token": csrf_token(client, "/paiements")})
+    Payer(client, "e.legall")
+    assert client.get(f"/paiements/{payment.public_id}").status_code == 200
+    client.post("/deconnexion", data={"csrf_token": csrf_token(client, "/paiements")})
+    Payer(client, "k.benali")
+    assert client.get(f"/paiements/{payment.public_id}").status_code == 403
+    assert client.get(f"/paiements/{payment.public_id}/ticket.pdf").status_code == 403
+    assert payment.ticket_number not in client.get("/paiements").get_data(as_text=True)
+
+
+def test_a_refused_card_takes_nothing(client, family):
+    payer = Payer(client, "l.legall")
+    page = text(payer.pay(family["payable"], "100,00", card=REFUSED))
+    assert "Paiement refusé" in page
+    assert payments()[0].status is PaymentStatus.REFUSED
+    assert payments()[0].ticket_number is None
+    assert emails("linh.nguyen@example.org") == []
+    assert text(client.get("/factures").get_data(as_text=True)).count("PAYER") == 1
+
+
+def test_abandoning_at_the_bank_releases_the_reservation(client, family):
+    payer = Payer(client, "l.legall")
+    page = text(payer.pay(family["payable"], "100,00", card=None))
+    assert "Paiement non effectué" in page
+    assert payments()[0].status is PaymentStatus.ABANDONED
+    # The whole balance may be paid again at once.
+    assert "Paiement accepté" in text(payer.pay(family["payable"], "100,00"))
+
+
+def test_an_unknown_card_is_refused_by_the_test_bank(client, family):
+    payer = Payer(client, "l.legall")
+    _, bank_path = payer.to_bank(family["payable"], "10,00")
+    token = csrf_token(client, bank_path)
+    answer = client.post(bank_path, data={"csrf_token": token, "carte": "1234"})
+    assert answer.status_code == 422
+    assert "pas une carte de la banque de test" in answer.get_data(as_text=True)
+    assert payments()[0].status is PaymentStatus.PENDING
+
+
+def test_the_amount_must_fit_the_balance(client, family):
+    payer = Payer(client, "l.legall")
+    step = payer.start(family["payable"]).headers["Location"]
+    for typed in ("100,01", "0,50", "-5", "abc"):
+        answer = payer.submit(step, montant=typed)
+        assert answer.status_code == 200, typed  # the same page, with the error
+        assert "fr-message--error" in answer.get_data(as_text=True), typed
+    assert payments() == []
+
+
+def test_the_amount_is_checked_again_under_the_lock(client, family, app):
+    payer = Payer(client, "l.legall")
+    step = payer.start(family["payable"]).headers["Location"]
+    assert payer.submit(step, montant="80,00").status_code == 302
+    # Meanwhile the other parent reserved 50 € of the same invoice.
+    erwan = db.session.scalars(db.select(Account).filter_by(identifiant="e.legall")).one()
+    checkout.reserve(family["payable"].id, erwan, 5000, minimum_cents=100, today=today())
+    db.session.commit()
+    answer = payer.submit(step)
+    assert answer.status_code == 302
+    page = text(client.get(step).get_data(as_text=True))
+    assert "Vous pouvez payer au plus 50,00 €" in page
+    assert [p.amount_cents for p in payments()] == [5000]
+
+
+# -- the bank's messages ------------------------------------------------------------------
+
+
+def test_a_repeated_notification_changes_nothing(client, family):
+    payer = Payer(client, "l.legall")
+    _, bank_path = payer.to_bank(family["payable"], "30,00")
+    payer.at_bank(bank_path, ACCEPTED)  # the test bank notified already
+    payment = payments()[0]
+    assert payment.status is PaymentStatus.PAID
+    for _ in range(2):
+        answer = client.post("/paiements/notification", data={"idOp": payment.id_op})
+        assert answer.status_code == 200
+    assert len(emails("linh.nguyen@example.org")) == 1
+    assert [p.ticket_number for p in payments()] == [payment.ticket_number]
+
+
+def test_a_forged_notification_is_not_believed(client, family):
+    payer = Payer(client, "l.legall")
+    payer.to_bank(family["payable"], "30,00")
+    payment = payments()[0]
+    assert client.post("/paiements/notification", data={"idOp": "forged"}).status_code == 404
+    # A notification for a real operation is only a cue: the bank says it is not paid.
+    assert client.post("/paiements/notification", data={"idOp": payment.id_op}).status_code == 200
+    assert payments()[0].status is PaymentStatus.PENDING
+    # Nor is the browser: coming back without paying settles nothing.
+    page = text(
+        client.get(f"/paiements/{payment.public_id}/retour", follow_redirects=True).get_data(
+            as_text=True
+        )
+    )
+    assert "Paiement en cours de vérification" in page
+    assert payments()[0].status is PaymentStatus.PENDING
+
+
+def test_a_bank_answer_with_another_amount_puts_the_payment_in_doubt(client, family):
+    payer = Payer(client, "l.legall")
+    payer.to_bank(family["payable"], "30,00")
+    payment = payments()[0]
+    operation = db.session.get(SandboxOperation, payment.id_op)
+    operation.amount_cents = 100  # what a tampered bank answer would say
+    operation.result, operation.authorisation, operation.decided_at = "P", "123456", utcnow()
+    db.session.commit()
+    client.post("/paiements/notification", data={"idOp": payment.id_op})
+    payment = payments()[0]
+    assert payment.status is PaymentStatus.PENDING and payment.ticket_number is None
+    assert "1,00" in payment.anomaly and "30,00" in payment.anomaly
+    assert emails("linh.nguyen@example.org") == []
+
+
+def test_a_lost_notification_is_settled_by_the_check_job(client, family, app):
+    payer = Payer(client, "l.legall")
+    step, bank_path = payer.to_bank(family["payable"], "30,00")
+    payer.at_bank(bank_path, LOST_NOTIFICATION)  # and the parent closes the tab
+    assert payments()[0].status is PaymentStatus.PENDING
+    assert payment_jobs.check_due() == 0  # too early: the notification may still come
+    payment = payments()[0]
+    payment.created_at = utcnow() - timedelta(minutes=3)
+    db.session.commit()
+    assert payment_jobs.check_due() == 1
+    payment = payments()[0]
+    assert payment.status is PaymentStatus.PAID and payment.ticket_number
+    assert len(emails("linh.nguyen@example.org")) == 1
+    assert "Paiement accepté" in text(client.get(step).get_data(as_text=True))
+
+
+def test_a_payment_never_finished_expires_and_frees_the_balance(client, family):
+    payer = Payer(client, "l.legall")
+    step, _ = payer.to_bank(family["payable"], "100,00")
+    payment = payments()[0]
+    payment.created_at = utcnow() - timedelta(minutes=21)
+    db.session.commit()
+    assert payment_jobs.check_due() == 1
+    assert payments()[0].status is PaymentStatus.EXPIRED
+    assert "Paiement non effectué" in text(client.get(step).get_data(as_text=True))
+    assert text(client.get("/factures").get_data(as_text=True)).count("PAYER") == 1
+
+
+def test_the_waiting_page_refreshes_itself(client, family):
+    payer = Payer(client, "l.legall")
+    step, _ = payer.to_bank(family["payable"], "30,00")
+    payment = payments()[0]
+    client.get(f"/paiements/{payment.public_id}/retour")  # back before paying
+    html = client.get(step).get_data(as_text=True)
+    assert 'http-equiv="refresh"' in html and "en cours de vérification" in html
+
+
+def test_a_bank_that_cannot_open_the_payment_loses_nothing(make_app, family):
+    app = make_app(PAYMENT_BACKEND="payfip", PAYFIP_CLIENT_NUMBER="123456",
+                   PAYFIP_SOAP_URL="http://127.0.0.1:9/tpa/services/securite",
+                   PAYFIP_TIMEOUT_SECONDS=2)  # fmt: skip
+    client = app.test_client()
+    with app.app_context():
+        payer = Payer(client, "l.legall")
+        step = payer.start(family["payable"]).headers["Location"]
+        payer.submit(step, montant="30,00")
+        payer.submit(step)
+        opened = client.get(client.get(step).headers["Location"], follow_redirects=True)
+        page = text(opened.get_data(as_text=True))
+        assert "Paiement impossible pour le moment" in page
+        assert "Aucune somme n’a été prélevée" in page
+        assert payments()[0].status is PaymentStatus.FAILED
+
+
+# -- who may pay what -----------------------------------------------------------------------
+
+
+def test_another_familys_invoice_is_forbidden(client, family):
+    payer = Payer(client, "k.benali")
+    assert payer.start(family["payable"]).status_code == 403
+    assert client.post(f"/factures/{family['payable'].id}/payer").status_code in (400, 403)
+    assert payments() == []
+
+
+def test_another_familys_payment_cannot_be_sent_to_the_bank(client, family):
+    payer = Payer(client, "l.legall")
+    step = payer.start(family["payable"]).headers["Location"]
+    payer.submit(step, montant="30,00")
+    payer.submit(step)
+    ref = payments()[0].public_id
+    client.post("/deconnexion", data={"csrf_token": csrf_token(client, "/factures")})
+    Payer(client, "k.benali")
+    assert client.get(f"/paiements/{ref}/banque").status_code == 403
+    assert client.get(step).status_code == 403
+    assert payments()[0].id_op is None
+
+
+def test_two_parents_cannot_overpay_at_the_same_moment(app, family, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("row locks need PostgreSQL")
+    invoice_id = family["payable"].id
+    accounts = {
+        name: db.session.scalars(db.select(Account).filter_by(identifiant=name)).one().id
+        for name in ("l.legall", "e.legall")
+    }
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def reserve(name: str) -> None:
+        with app.app_context():
+            account = db.session.get(Account, accounts[name])
+            barrier.wait()
+            try:
+                checkout.reserve(invoice_id, account, 6000, minimum_cents=100, today=today())
+                # Hold the lock a moment, as a request would until its commit.
+                threading.Event().wait(0.2)
+                db.session.commit()
+                outcomes[name] = "reserved"
+            except checkout.PaymentError as error:
+                db.session.rollback()
+                outcomes[name] = str(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=reserve, args=(name,)) for name in accounts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values())[1] == "reserved"
+    refused = next(v for v in outcomes.values() if v != "reserved")
+    assert "au plus 40,00\xa0€" in refused
+    assert [p.amount_cents for p in payments(status=PaymentStatus.PENDING)] == [6000]
+
+
+# -- reminders ------------------------------------------------------------------------------
+
+
+def test_reminders_go_once_and_never_for_a_paid_invoice(client, family):
+    soon = family["payable"]
+    soon.due_on = today() + timedelta(days=5)
+    family["benali"].due_on = today() + timedelta(days=3)
+    db.session.commit()
+    Payer(client, "k.benali").pay(family["benali"], "187,20")
+    assert send_reminders(today()) == 1
+    db.session.commit()
+    linh = [m for m in emails("linh.nguyen@example.org") if "F-001" in m.subject]
+    assert len(linh) == 1 and "100,00" in linh[0].body
+    assert len([m for m in emails("erwan.legall@example.org") if "F-001" in m.subject]) == 1
+    assert not [m for m in emails("karim.benali@example.org") if "échéance" in m.body]
+    assert send_reminders(today()) == 0  # once per invoice
+
+
+def test_the_payment_workflow_is_not_offered_without_an_invoice(client, family):
+    Payer(client, "l.legall")
+    assert "Paiement d’une facture" not in client.get("/demarches/").get_data(as_text=True)
+    rows = db.session.scalars(db.select(WorkflowInstance)).all()
+    assert rows == []
