@@ -25,6 +25,8 @@ from services.accounts import create_staff
 
 IN_CI = os.environ.get("CI") == "true"
 
+pytest_plugins = ["payment_support"]  # the `family` fixture of the payment tests
+
 
 def pytest_configure(config: pytest.Config) -> None:
     if IN_CI and not (os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL")):
