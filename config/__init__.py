@@ -6,6 +6,7 @@ Every setting can be overridden from the environment; README.md lists the variab
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +67,12 @@ class Config:
         self.SMS_SENDER = _env("SMS_SENDER", "Guichet")
         self.SMS_TIMEOUT_SECONDS = _env_int("SMS_TIMEOUT_SECONDS", 10)
         self.PAYMENT_BACKEND = _env("PAYMENT_BACKEND", "sandbox")
+        # PayFiP (PAYMENT_BACKEND=payfip): see docs/payfip.md. Empty URLs mean PayFiP's own.
+        self.PAYFIP_CLIENT_NUMBER = _env("PAYFIP_CLIENT_NUMBER")
+        self.PAYFIP_MODE = _env("PAYFIP_MODE", "T")
+        self.PAYFIP_SOAP_URL = _env("PAYFIP_SOAP_URL")
+        self.PAYFIP_PAYMENT_URL = _env("PAYFIP_PAYMENT_URL")
+        self.PAYFIP_TIMEOUT_SECONDS = _env_int("PAYFIP_TIMEOUT_SECONDS", 10)
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
@@ -155,6 +162,19 @@ class ProductionConfig(Config):
             )
         if self.SMS_BACKEND == "brevo" and not self.SMS_API_KEY:
             raise ConfigError("SMS_BACKEND is brevo but SMS_API_KEY is not set: give the API key.")
+        if self.PAYMENT_BACKEND == "payfip":
+            if not re.fullmatch(r"[0-9]{6}", self.PAYFIP_CLIENT_NUMBER or ""):
+                raise ConfigError(
+                    "PAYMENT_BACKEND is payfip but PAYFIP_CLIENT_NUMBER is not the school's "
+                    "6-digit PayFiP client number."
+                )
+            if self.PAYFIP_MODE not in ("T", "X", "W"):
+                raise ConfigError("PAYFIP_MODE must be T (test), X (activation) or W (production).")
+            if not self.PUBLIC_URL.startswith("https://"):
+                raise ConfigError(
+                    "PUBLIC_URL must be the https:// address parents use: PayFiP sends them "
+                    "and its notifications back there."
+                )
 
 
 CONFIGS: dict[str, type[Config]] = {

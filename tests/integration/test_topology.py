@@ -48,7 +48,7 @@ START_WAIT = 30.0  # seconds gunicorn may take to answer its first request
 # Settings of a developer's shell or of CI that must not leak into the processes started
 # here: each test says exactly what the processes get.
 SCRUBBED = re.compile(
-    r"^(GUICHET_|FLASK_|GUNICORN_|TEST_|RQ_|MAIL_|SMS_|RATELIMIT_|SESSION_)|"
+    r"^(GUICHET_|FLASK_|GUNICORN_|TEST_|RQ_|MAIL_|SMS_|RATELIMIT_|SESSION_|PAYFIP_)|"
     r"^(SECRET_KEY|DATABASE_URL|REDIS_URL|PUBLIC_URL|PAYMENT_BACKEND|SEED_DEMO_PASSWORD|"
     r"WEB_CONCURRENCY|PORT|FORWARDED_ALLOW_IPS|SHOW_DEV_OUTBOX|DEFAULT_SCHOOL_UAI)$"
 )
@@ -222,6 +222,7 @@ def production_env(
         MAIL_SERVER=smtp_server.host,
         MAIL_PORT=str(smtp_server.port),
         PUBLIC_URL=f"https://127.0.0.1:{port}",
+        PAYFIP_CLIENT_NUMBER="123456",
         GUNICORN_BIND=f"127.0.0.1:{port}",
         WEB_CONCURRENCY="2",
     )

@@ -10,12 +10,15 @@ SAFE = {
     "SECRET_KEY": "a-long-random-production-secret-0123456789",
     "DATABASE_URL": "postgresql://guichet@db.internal/guichet",
     "REDIS_URL": "redis://cache.internal:6379/0",
+    "PAYFIP_CLIENT_NUMBER": "012345",
+    "PUBLIC_URL": "https://guichet.college-tilleuls.fr",
 }
 
 
 @pytest.fixture
 def env(monkeypatch):
-    for name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "GUICHET_ENV", "MAIL_BACKEND"):
+    names = (*SAFE, "GUICHET_ENV", "MAIL_BACKEND", "PAYMENT_BACKEND", "PAYFIP_MODE")
+    for name in names:
         monkeypatch.delenv(name, raising=False)
 
     def set_env(**values):
@@ -53,6 +56,10 @@ def test_production_starts_with_safe_settings(env):
         ({"SECRET_KEY": DEFAULT_SECRET_KEY}, "SECRET_KEY is missing or left at its default"),
         ({"DATABASE_URL": "sqlite:///guichet.sqlite"}, "production needs PostgreSQL"),
         ({"REDIS_URL": ""}, "REDIS_URL is not set"),
+        ({"PAYFIP_CLIENT_NUMBER": ""}, "6-digit PayFiP client number"),
+        ({"PAYFIP_CLIENT_NUMBER": "12345"}, "6-digit PayFiP client number"),
+        ({"PAYFIP_MODE": "P"}, "PAYFIP_MODE must be T"),
+        ({"PUBLIC_URL": "http://guichet.college-tilleuls.fr"}, "PUBLIC_URL must be the https"),
     ],
 )
 def test_production_refuses_unsafe_settings(env, change, expected):
