@@ -126,6 +126,7 @@ class Step:
     timer: Timer | None = None
     redirect: str = ""  # template of a relative path the applicant is sent to
     refresh: int | None = None  # seconds after which the applicant's page reloads itself
+    submit: str = ""  # label of the form's button (template); empty: "Valider"
     links: tuple[Link, ...] = ()
 
     def field(self, name: str) -> Field | None:
@@ -244,5 +245,6 @@ def _step(name: str, raw: Mapping[str, Any]) -> Step:
         timer=Timer(parse_duration(timer["after"]), timer["event"]) if timer else None,
         redirect=raw.get("redirect", ""),
         refresh=int(raw["refresh"]) if raw.get("refresh") is not None else None,
+        submit=raw.get("submit", ""),
         links=tuple(Link(link["label"], link["href"]) for link in raw.get("links", ())),
     )

@@ -31,9 +31,11 @@ RESERVED_EVENTS = frozenset(
     {"submit", "back", "start", "cancel", "trigger", "run", "state", "machine"}
 )
 RESERVED_EVENT_PREFIXES = ("may_", "is_", "to_")
-TEXT_KEYS = ("title", "intro", "message")
+TEXT_KEYS = ("title", "intro", "message", "submit")
 # What a final step may not have: it ends the instance and only shows its message (and links).
-FINAL_FORBIDS = ("fields", "next", "events", "actions", "timer", "back", "redirect", "refresh")
+FINAL_FORBIDS = (
+    "fields", "next", "events", "actions", "timer", "back", "redirect", "refresh", "submit"
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True, order=True)

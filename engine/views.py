@@ -32,6 +32,9 @@ def safe_path(value: str) -> bool:
     )
 
 
+DEFAULT_SUBMIT = Markup("Valider")
+
+
 @dataclass(frozen=True, slots=True)
 class FieldItem:
     """One input of a repeated field, for one item of the collection."""
@@ -94,6 +97,7 @@ class StepView:
     redirect: str | None = None  # a safe relative path, set only while the step is active
     refresh: int | None = None  # seconds, set only while the step is active
     links: tuple[LinkView, ...] = ()
+    submit: Markup = DEFAULT_SUBMIT  # the label of the form's button
 
 
 def _bound(bound: Bound | None, scope: Scope) -> Any:
@@ -172,6 +176,7 @@ def step_view(
         has_form=bool(step.next),
         redirect=render_path(step.redirect, data, settings, step.name) if live else None,
         refresh=step.refresh if live else None,
+        submit=render(step.submit, data, settings) if step.submit else DEFAULT_SUBMIT,
         links=tuple(
             LinkView(render(link.label, data, settings), href)
             for link in step.links

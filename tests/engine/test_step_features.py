@@ -306,3 +306,26 @@ def test_cancelled_instances_neither_redirect_nor_refresh(
         engine.start("attente", applicant=VISITOR, data={"dossier": DOSSIER}), "revenu"
     )
     assert engine.current_step(engine.cancel(waiting.instance, VISITOR)).refresh is None
+
+
+def test_the_submit_label_is_a_template_checked_like_the_other_texts():
+    from engine import check
+    from engine.demo import demo_registry
+
+    good = """
+key: label
+title: Label
+start: anyone
+initial: montant
+steps:
+  montant:
+    title: Montant
+    fields: [{name: montant, type: money, label: Montant}]
+    submit: Payer {{ montant | euros }}
+    next: [{to: fin}]
+  fin: {final: true, title: Fin, message: Merci.}
+"""
+    assert [p for p in check(good, "label.yaml", demo_registry()) if p.severity == "error"] == []
+    bad = good.replace("{{ montant | euros }}", "{{ montnat }}")
+    problems = check(bad, "label.yaml", demo_registry())
+    assert any(p.code == "unknown-name" and "montnat" in p.message for p in problems)

@@ -152,6 +152,9 @@ def test_the_amount_is_checked_again_under_the_lock(client, family, app):
     payer = Payer(client, "l.legall")
     step = payer.start(family["payable"]).headers["Location"]
     assert payer.submit(step, montant="80,00").status_code == 302
+    summary = text(client.get(step).get_data(as_text=True))
+    assert "Il restera ensuite 20,00 € à payer" in summary
+    assert "Payer 80,00 € par carte bancaire" in summary
     # Meanwhile the other parent reserved 50 € of the same invoice.
     erwan = db.session.scalars(db.select(Account).filter_by(identifiant="e.legall")).one()
     checkout.reserve(family["payable"].id, erwan, 5000, minimum_cents=100, today=today())
