@@ -317,6 +317,8 @@ def env(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "a-long-random-production-secret-0123456789")
     monkeypatch.setenv("DATABASE_URL", "postgresql://guichet@db.internal/guichet")
     monkeypatch.setenv("REDIS_URL", "redis://cache.internal:6379/0")
+    monkeypatch.setenv("PAYFIP_CLIENT_NUMBER", "012345")
+    monkeypatch.setenv("PUBLIC_URL", "https://guichet.college-tilleuls.fr")
     return monkeypatch
 
 
