@@ -154,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from cli import invoices, outbox, schools, seed, siecle, users, workflows
     from cli import jobs as jobs_cli
+    from cli import payments as payments_cli
 
     groups = (
         schools.cli,
@@ -161,6 +162,7 @@ def _register_cli(app: Flask) -> None:
         seed.cli,
         siecle.cli,
         invoices.cli,
+        payments_cli.cli,
         outbox.cli,
         jobs_cli.cli,
         workflows.cli,

@@ -1,0 +1,49 @@
+"""`flask payments …`: the day's paid payments as the CSV the accounting software imports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from cli.invoices import SchoolChoiceError, pick_school
+from engine.templates import euros
+from services.accounting import day_payments, export_csv, paris_today
+
+cli = click.Group("payments", help="The payments made on the families' invoices.")
+
+
+@cli.command("export")
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day (YYYY-MM-DD, Paris time); today by default.",
+)
+@click.option("--school", "uai", help="The school's UAI (needed when Guichet serves several).")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the CSV to this file instead of the standard output.",
+)
+def export_command(day: datetime | None, uai: str | None, output: Path | None) -> None:
+    """Export one day's PAID payments: UTF-8 with BOM, `;` separators, decimal commas."""
+    try:
+        school = pick_school(uai)
+    except SchoolChoiceError as error:
+        click.echo(f"Export refusé : {error}", err=True)
+        click.get_current_context().exit(1)
+    when = day.date() if day else paris_today()
+    payments = day_payments([school.id], when)
+    data = export_csv(payments)
+    if output is None:
+        click.echo(data, nl=False)  # bytes go to the binary stream as they are
+        return
+    output.write_bytes(data)
+    total = sum(payment.amount_cents for payment in payments)
+    click.echo(
+        f"{school.name} ({school.uai}), {when:%d/%m/%Y} : {len(payments)} paiement(s), "
+        f"{euros(total)} → {output}",
+        err=True,
+    )
