@@ -12,6 +12,8 @@ from engine.templates import euros
 from extensions import db
 from models import School
 from services.invoice_import import InvoiceFileError, InvoiceReport, import_invoices
+from services.payments.gateway import PARIS
+from services.payments.reminders import send_reminders
 from services.schools import get_school
 
 cli = click.Group("invoices", help="The invoices (créances) of the families.")
@@ -81,9 +83,6 @@ def summary_lines(report: InvoiceReport) -> list[str]:
 )
 def remind_command(days: int | None) -> None:
     """Email the reminders of unpaid invoices coming due (run it daily from cron)."""
-    from services.payments.gateway import PARIS
-    from services.payments.reminders import send_reminders
-
     today = datetime.now(PARIS).date()
     count = send_reminders(today, days)
     db.session.commit()

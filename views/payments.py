@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import (
     Blueprint,
@@ -37,7 +37,7 @@ PAYMENT_WORKFLOW = "paiement"
 HISTORY_MONTHS = 12
 
 
-def _today():
+def _today() -> date:
     return utcnow().astimezone(PARIS).date()
 
 
