@@ -1,7 +1,8 @@
 """A bounded HTTP load generator: N client processes on loopback for a fixed time.
 
 Each client opens a new connection per request (gunicorn's sync workers close it after
-each response anyway), sends a GET and reads the whole answer. Only requests started
+each response anyway), sends a GET (with the given headers, e.g. a signed-in session's
+Cookie) and reads the whole answer. Only requests started
 after the warm-up and before the end count; a request answering anything but 200, or
 failing, is an error. Processes, not threads, so clients never wait on each other's GIL.
 """
@@ -55,7 +56,7 @@ def _ready(_: int) -> None:
 
 
 def _client(
-    host: str, port: int, path: str, measure_from: float, stop_at: float
+    host: str, port: int, path: str, measure_from: float, stop_at: float, headers: dict[str, str]
 ) -> tuple[list[float], int]:
     latencies: list[float] = []
     errors = 0
@@ -66,7 +67,7 @@ def _client(
         ok = False
         conn = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
         try:
-            conn.request("GET", path)
+            conn.request("GET", path, headers=headers)
             with conn.getresponse() as response:
                 response.read()
                 ok = response.status == 200
@@ -90,13 +91,21 @@ class LoadGenerator:
         # Spawned processes take a moment to import: the first window must not pay it.
         self._pool.map(_ready, range(clients), chunksize=1)
 
-    def run(self, host: str, port: int, path: str, *, warmup: float, duration: float) -> Result:
+    def run(
+        self,
+        host: str,
+        port: int,
+        path: str,
+        *,
+        warmup: float,
+        duration: float,
+        headers: dict[str, str] | None = None,
+    ) -> Result:
         """Load http://host:port/path: `warmup` s unmeasured, then `duration` s measured."""
         measure_from = time.monotonic() + warmup
         stop_at = measure_from + duration
-        parts = self._pool.starmap(
-            _client, [(host, port, path, measure_from, stop_at)] * self.clients, chunksize=1
-        )
+        task = (host, port, path, measure_from, stop_at, dict(headers or {}))
+        parts = self._pool.starmap(_client, [task] * self.clients, chunksize=1)
         latencies = [latency for part, _ in parts for latency in part]
         errors = sum(errors for _, errors in parts)
         return Result(len(latencies), errors, duration, latencies)

@@ -12,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Modules that register benchmarks, in the order a full run takes them.
-MODULES = ("bench.web", "bench.workflow_web", "bench.engine", "bench.siecle_import")
+MODULES = (
+    "bench.web",
+    "bench.workflow_web",
+    "bench.invoices_web",
+    "bench.engine",
+    "bench.siecle_import",
+)
 
 
 @dataclass(frozen=True)

@@ -19,17 +19,28 @@ SCHOOL_NAME = "Collège des Tilleuls"  # what the demo seed puts on the home pag
 
 
 def measure_side_by_side(
-    targets: dict[str, tuple[Server, str]], options: Options
+    targets: dict[str, tuple[Server, str]],
+    options: Options,
+    headers: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Result]:
     """Load each target in turn, in `options.rounds` slices, and combine each one's slices.
 
     Interleaving (A B A B …) spreads whatever else the machine does over every target
-    evenly, so their ratio stays meaningful on a shared or noisy machine.
+    evenly, so their ratio stays meaningful on a shared or noisy machine. `headers` gives
+    request headers by target name (a signed-in session's Cookie, say).
     """
+    headers = headers or {}
     slices: dict[str, list[Result]] = {name: [] for name in targets}
     with LoadGenerator(options.clients) as load:
-        for server, path in targets.values():
-            load.run(server.host, server.port, path, warmup=options.warmup, duration=0)
+        for name, (server, path) in targets.items():
+            load.run(
+                server.host,
+                server.port,
+                path,
+                warmup=options.warmup,
+                duration=0,
+                headers=headers.get(name),
+            )
         for _ in range(options.rounds):
             for name, (server, path) in targets.items():
                 slices[name].append(
@@ -39,6 +50,7 @@ def measure_side_by_side(
                         path,
                         warmup=0,
                         duration=options.duration / options.rounds,
+                        headers=headers.get(name),
                     )
                 )
     return {name: Result.combine(results) for name, results in slices.items()}

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager, joinedload
 
 from extensions import db
 from models import Account, GuardianLink, Invoice, Payment, PaymentStatus, Pupil
@@ -162,6 +163,12 @@ def family_invoices(account: Account) -> list[Invoice]:
         .join(Pupil, Pupil.id == Invoice.pupil_id)
         .where(Invoice.pupil_id.in_(pupils))
         .order_by(Invoice.issued_on.desc(), Invoice.number.desc())
+        # The page shows each invoice's pupil and school: load them in this one query
+        # (the pupil from the join above) rather than one lazy load per pupil and school.
+        .options(
+            contains_eager(Invoice.pupil),
+            joinedload(Invoice.school, innerjoin=True),
+        )
     )
     return list(db.session.scalars(query))
 
