@@ -1,4 +1,4 @@
-"""`flask payments …`: the day's paid payments as the CSV the accounting software imports."""
+"""`flask payments …`: the day's payments for the accounting software, and bank re-checks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 
 from cli.invoices import SchoolChoiceError, pick_school
 from engine.templates import euros
+from jobs.payments import check_due
 from services.accounting import day_payments, export_csv, paris_today
 
 cli = click.Group("payments", help="The payments made on the families' invoices.")
@@ -47,3 +48,10 @@ def export_command(day: datetime | None, uai: str | None, output: Path | None) -
         f"{euros(total)} → {output}",
         err=True,
     )
+
+
+@cli.command("check")
+def check_command() -> None:
+    """Ask the bank about pending payments whose notification has not come (cron: 5 min)."""
+    settled = check_due()
+    click.echo(f"{settled} paiement(s) réglé(s) après vérification auprès de la banque.")

@@ -215,6 +215,20 @@ class OfflinePaymentForm(FlaskForm):
     )
 
 
+class ResolveDoubtForm(FlaskForm):
+    """Close a payment in doubt after checking the bank's back office."""
+
+    decision = SelectField(
+        "Ce que montre la banque",
+        choices=[
+            SelectChoice("paid", "Le paiement a été encaissé : le compter comme payé"),
+            SelectChoice("not_paid", "Rien n'a été encaissé : libérer le montant réservé"),
+        ],
+        invalid_choice_message=BAD_CHOICE,
+    )
+    reason = _reason("Vérification faite", "Par exemple : encaissé le 29/11, autorisation 123456.")
+
+
 class VoidPaymentForm(FlaskForm):
     """Void a payment recorded by mistake, saying why."""
 

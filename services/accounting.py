@@ -295,6 +295,7 @@ _ACTIONS = {
     "payment.failed": "Paiement en ligne en échec technique",
     "payment.in_doubt": "Paiement en doute",
     "payment.recorded": "Paiement enregistré au guichet",
+    "payment.resolved": "Paiement en doute réglé à la main",
     "payment.voided": "Paiement enregistré annulé",
 }
 _FIELDS = {
@@ -599,7 +600,8 @@ def watched_payments(
         sa.select(Payment)
         .where(
             Payment.school_id.in_(list(school_ids)),
-            sa.or_(Payment.status == PaymentStatus.PENDING, Payment.anomaly.is_not(None)),
+            # Payments in doubt stay PENDING until the bank or an accountant settles them.
+            Payment.status == PaymentStatus.PENDING,
         )
         .options(
             joinedload(Payment.invoice).joinedload(Invoice.pupil),

@@ -31,6 +31,7 @@ from forms.billing import (
     InvoiceImportForm,
     OfflinePaymentForm,
     PaymentFilterForm,
+    ResolveDoubtForm,
     VoidPaymentForm,
     school_choices,
 )
@@ -38,6 +39,7 @@ from models import Invoice, Payment, PaymentMethod, PaymentStatus, Role, School
 from services import accounting, invoice_admin
 from services.billing import InvoiceState, balance_of, state_of
 from services.invoice_import import InvoiceFileError, import_invoices
+from services.payments import checkout
 from services.payments.checkout import OfflinePayment
 from views.staff import roles_required
 
@@ -432,3 +434,25 @@ def invoice_import() -> tuple[str, int] | str:
     return render_template(
         "billing/import.html", form=_import_form(schools, formdata=None), report=report
     )
+
+
+@bp.route("/paiements/<int:payment_id>/resoudre", methods=["GET", "POST"])
+@accountant_required
+def resolve(payment_id: int) -> Response | str | tuple[str, int]:
+    """Close a payment in doubt as the bank's back office shows it: paid or not."""
+    payment = accounting.payment_in_scope(_school_ids(), payment_id)
+    if payment is None:
+        abort(404)
+    form = ResolveDoubtForm()
+    page = {"payment": payment, "form": form, "allowed": checkout.may_resolve(payment)}
+    if not form.validate_on_submit():
+        return render_template("billing/resolve.html", **page), 422 if form.is_submitted() else 200
+    try:
+        checkout.resolve_doubt(
+            payment, current_user, paid=form.decision.data == "paid", reason=form.reason.data
+        )
+    except checkout.PaymentError as error:
+        form.form_errors.append(str(error))
+        return render_template("billing/resolve.html", **page), 422
+    flash(f"Le paiement est maintenant « {payment.status.label} ».", "success")
+    return redirect(url_for("billing.watch"))

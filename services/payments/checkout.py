@@ -179,6 +179,10 @@ def open_operation(payment: Payment, *, notification_url: str, return_url: str) 
         payment.status = PaymentStatus.FAILED
         payment.settled_at = utcnow()
         payment.bank_result = (error.code or "error")[:10]
+        audit.record(
+            "payment.failed", actor_label="banque", target=payment,
+            school_id=payment.school_id, data={"error": str(error)[:300]},
+        )  # fmt: skip
         _announce(payment)
         raise PaymentError(
             "La banque n'a pas pu ouvrir le paiement. Aucune somme n'a été prélevée : "
@@ -397,8 +401,40 @@ def record_offline(invoice_id: int, entry: OfflinePayment, staff: Account) -> Pa
     return payment
 
 
+def may_resolve(payment: Payment, now: datetime | None = None) -> bool:
+    """Tell whether an accountant may close a payment by hand: online, pending, and in doubt
+    (an answer that could not be trusted, or no answer within the operation's lifetime)."""
+    if payment.method is not PaymentMethod.ONLINE or payment.status is not PaymentStatus.PENDING:
+        return False
+    return payment.anomaly is not None or (now or utcnow()) - payment.created_at >= EXPIRE_AFTER
+
+
+def resolve_doubt(payment: Payment, staff: Account, *, paid: bool, reason: str) -> None:
+    """Close a payment in doubt as the bank's back office showed it: paid (with its ticket,
+    emailed to the family) or not paid (the reservation is released)."""
+    payment = db.session.get(Payment, payment.id, with_for_update=True, populate_existing=True)
+    if not may_resolve(payment):
+        raise PaymentError("Ce paiement n'est pas en doute : interrogez la banque ou attendez.")
+    reason = reason.strip()
+    if not reason:
+        raise PaymentError("Indiquez ce que la banque a confirmé.")
+    now = utcnow()
+    payment.status = PaymentStatus.PAID if paid else PaymentStatus.EXPIRED
+    payment.settled_at = now
+    payment.note = reason[:200]
+    if paid:
+        payment.paid_at = now
+        payment.ticket_number = next_ticket_number(payment.school_id, now)
+    audit.record(
+        "payment.resolved", actor=staff, target=payment, school_id=payment.school_id,
+        data={"paid": paid, "reason": reason, "anomaly": payment.anomaly},
+    )  # fmt: skip
+    _announce(payment)
+
+
 def void_offline(payment: Payment, staff: Account, reason: str) -> None:
     """Cancel an offline payment recorded by mistake (the row and its ticket number stay)."""
+    payment = db.session.get(Payment, payment.id, with_for_update=True, populate_existing=True)
     if payment.method is PaymentMethod.ONLINE or payment.status is not PaymentStatus.PAID:
         raise PaymentError("Seul un paiement enregistré à la main peut être annulé ici.")
     payment.status = PaymentStatus.VOIDED

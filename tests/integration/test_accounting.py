@@ -718,6 +718,46 @@ def test_the_watch_page_lists_old_pending_payments_and_asks_the_bank(accountant,
     )
 
 
+def test_a_payment_in_doubt_is_settled_by_hand_after_checking_the_bank(accountant, school):
+    from models import OutboxMessage
+
+    invoice = add_invoice(school, pupils(school)["2087420"], "F-001", 10000)
+    odd = add_payment(
+        invoice, 3000, PaymentStatus.PENDING, refdet="F001T000001",
+        payer_email="erwan.legall@example.org",
+        anomaly="La banque annonce 12,00 € au lieu de 30,00 €.",
+    )  # fmt: skip
+    silent = add_payment(
+        invoice, 2000, PaymentStatus.PENDING, created_at=utcnow() - timedelta(minutes=45)
+    )
+    fresh = add_payment(invoice, 1000, PaymentStatus.PENDING)
+    db.session.commit()
+    watch = accountant.get(f"{BASE}/paiements/suivi").get_data(as_text=True)
+    assert f"{BASE}/paiements/{odd.id}/resoudre" in watch
+    assert f"{BASE}/paiements/{fresh.id}/resoudre" not in watch  # the bank may still answer
+
+    def resolve(payment, decision: str, reason: str):
+        url = f"{BASE}/paiements/{payment.id}/resoudre"
+        data = {"csrf_token": token(accountant, url), "decision": decision, "reason": reason}
+        return accountant.post(url, data=data)
+
+    assert resolve(odd, "paid", "").status_code == 422  # say what the bank showed
+    assert resolve(odd, "paid", "Encaissé 30,00 € le 29/11, autorisation 4411").status_code == 302
+    assert resolve(silent, "not_paid", "Aucune opération chez PayFiP").status_code == 302
+    refused = resolve(fresh, "not_paid", "Impatience")
+    assert refused.status_code == 422 and "pas en doute" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert odd.status is PaymentStatus.PAID and odd.ticket_number
+    assert silent.status is PaymentStatus.EXPIRED and silent.ticket_number is None
+    assert fresh.status is PaymentStatus.PENDING
+    ticket = db.session.scalars(db.select(OutboxMessage).filter_by(to=odd.payer_email)).one()
+    assert odd.ticket_number in ticket.subject
+    [event] = events("payment.resolved")[:1]
+    assert event.data["paid"] is True and "autorisation 4411" in event.data["reason"]
+    page = page_text(accountant, f"{BASE}/{invoice.id}")
+    assert "Paiement en doute réglé à la main" in page
+
+
 def test_the_dashboard_links_the_accountant_pages(accountant):
     html = accountant.get("/espace/").get_data(as_text=True)
     for path in (f"{BASE}/", f"{BASE}/paiements", f"{BASE}/paiements/suivi"):
