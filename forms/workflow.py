@@ -203,7 +203,10 @@ def _build_date(spec: Input) -> dict[str, UnboundField]:
     if isinstance(spec.max, date):
         render["max"] = spec.max.isoformat()
     default = date.fromisoformat(spec.default) if isinstance(spec.default, str) else spec.default
-    field = DateField(**_kw(spec, validators=validators, default=default, render_kw=render))
+    field = DateField(
+        **_kw(spec, validators=validators, default=default, render_kw=render),
+        invalid_value_message="Saisissez une date valide, par exemple 31/01/2014.",
+    )
     return {spec.name: field}
 
 
@@ -244,7 +247,7 @@ def _build_choice(spec: Input) -> dict[str, UnboundField]:
     validators = [InputRequired(message)] if spec.required else [Optional()]
     if widget == "select":
         kw["choices"] = (
-            [("", "Sélectionnez une option"), *choices]
+            [SelectChoice("", "Sélectionnez une option"), *choices]
             if not spec.required or spec.default is None
             else choices
         )

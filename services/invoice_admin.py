@@ -224,6 +224,8 @@ def correct_invoice(
     }
     for name in changed:
         setattr(invoice, name, wanted[name])
+    if "due_on" in changed:
+        invoice.reminder_sent_at = None  # a new due date deserves its own reminder
     audit.record(
         "invoice.corrected",
         actor=staff,

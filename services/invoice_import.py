@@ -210,6 +210,8 @@ def import_invoices(
             continue
         for name in changed:
             setattr(invoice, name, row.values[name])
+        if "due_on" in changed:
+            invoice.reminder_sent_at = None  # a new due date deserves its own reminder
         report.updated += 1
         report.updated_cents += invoice.amount_cents
         audit.record(

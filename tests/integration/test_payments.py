@@ -354,3 +354,21 @@ def test_the_payment_workflow_is_not_offered_without_an_invoice(client, family):
     assert "Paiement d’une facture" not in client.get("/demarches/").get_data(as_text=True)
     rows = db.session.scalars(db.select(WorkflowInstance)).all()
     assert rows == []
+
+
+def test_a_new_due_date_brings_a_new_reminder(family):
+    from services.invoice_import import import_invoices
+
+    invoice = family["payable"]
+    invoice.due_on = today() + timedelta(days=2)
+    db.session.commit()
+    assert send_reminders(today()) == 1
+    db.session.commit()
+    later = today() + timedelta(days=5)
+    row = (
+        "numero;eleve;objet;montant;emission;echeance;paiement_en_ligne\n"
+        f"F-001;2415301;{invoice.label};100,00;{invoice.issued_on:%d/%m/%Y};{later:%d/%m/%Y};oui\n"
+    )
+    assert import_invoices(row.encode(), invoice.school).updated == 1
+    db.session.commit()
+    assert send_reminders(today()) == 1
