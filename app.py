@@ -88,6 +88,8 @@ def _configure_logging(app: Flask) -> None:
 
 
 def _init_login(app: Flask) -> None:
+    from sqlalchemy.orm import joinedload
+
     from models import Account
 
     login_manager.init_app(app)
@@ -100,7 +102,10 @@ def _init_login(app: Flask) -> None:
         account_id = session_id.partition(".")[0]
         if not account_id.isdigit():
             return None
-        account = db.session.get(Account, int(account_id))
+        # Every page's header asks whether the account is staff: load its roles with it.
+        account = db.session.get(
+            Account, int(account_id), options=[joinedload(Account.memberships)]
+        )
         if account is None or not account.is_enabled:
             return None
         # A password changed or reset since this session began ends the session.

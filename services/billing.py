@@ -11,13 +11,14 @@ import enum
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from functools import cache
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, defer, joinedload
 
 from extensions import db
-from models import Account, GuardianLink, Invoice, Payment, PaymentStatus, Pupil
+from models import Account, Guardian, GuardianLink, Invoice, Payment, PaymentStatus, Pupil
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,47 +149,97 @@ def why_not_payable(invoice: Invoice, balance: Balance, today: date) -> str | No
     return None
 
 
-def family_invoices(account: Account) -> list[Invoice]:
-    """Return every invoice of the pupils this account is legal guardian of, newest first."""
-    guardian_ids = [guardian.id for guardian in account.guardians]
-    if not guardian_ids:
-        return []
-    pupils = sa.select(GuardianLink.pupil_id).where(
-        GuardianLink.guardian_id.in_(guardian_ids),
-        GuardianLink.is_legal.is_(True),
-        GuardianLink.active.is_(True),
+def family_pupil_ids(account: Account | sa.BindParameter[int]) -> sa.Select[tuple[int]]:
+    """Return a subquery of the pupils this account is an active legal guardian of."""
+    account_id = account if isinstance(account, sa.BindParameter) else account.id
+    return (
+        sa.select(GuardianLink.pupil_id)
+        .join(Guardian, Guardian.id == GuardianLink.guardian_id)
+        .where(
+            Guardian.account_id == account_id,
+            GuardianLink.is_legal.is_(True),
+            GuardianLink.active.is_(True),
+        )
     )
-    query = (
+
+
+def _sum_of(status: PaymentStatus) -> sa.ScalarSelect[int]:
+    # Correlated to each invoice row: uses the payments' invoice index, whatever the size
+    # of the payments table.
+    return (
+        sa.select(sa.func.coalesce(sa.func.sum(Payment.amount_cents), 0))
+        .where(Payment.invoice_id == Invoice.id, Payment.status == status)
+        .correlate(Invoice)
+        .scalar_subquery()
+    )
+
+
+def _family_query(account: Account | sa.BindParameter[int]) -> sa.Select:
+    return (
         sa.select(Invoice)
         .join(Pupil, Pupil.id == Invoice.pupil_id)
-        .where(Invoice.pupil_id.in_(pupils))
+        .where(Invoice.pupil_id.in_(family_pupil_ids(account)))
         .order_by(Invoice.issued_on.desc(), Invoice.number.desc())
         # The page shows each invoice's pupil and school: load them in this one query
         # (the pupil from the join above) rather than one lazy load per pupil and school.
-        .options(
-            contains_eager(Invoice.pupil),
-            joinedload(Invoice.school, innerjoin=True),
+        .options(contains_eager(Invoice.pupil), joinedload(Invoice.school, innerjoin=True))
+    )
+
+
+@cache
+def _lines_query() -> sa.Select:
+    # Built once per process: composing the statement costs more than running it. The
+    # bookkeeping timestamps are left out: the page never shows them.
+    account = sa.bindparam("account_id", type_=sa.Integer)
+    unused = (
+        defer(Invoice.created_at), defer(Invoice.updated_at), defer(Invoice.reminder_sent_at),
+        contains_eager(Invoice.pupil).defer(Pupil.created_at).defer(Pupil.updated_at),
+    )  # fmt: skip
+    return (
+        _family_query(account)
+        .add_columns(_sum_of(PaymentStatus.PAID), _sum_of(PaymentStatus.PENDING))
+        .options(*unused)
+    )
+
+
+def family_invoices(account: Account) -> list[Invoice]:
+    """Return every invoice of the pupils this account is legal guardian of, newest first."""
+    return list(db.session.scalars(_family_query(account)))
+
+
+def family_payments(account: Account, since: datetime) -> list[Payment]:
+    """Return the account's own payments and the paid ones of its family's invoices
+    (the other parent's, the counter's) made since a moment, newest first."""
+    family = sa.select(Invoice.id).where(Invoice.pupil_id.in_(family_pupil_ids(account)))
+    query = (
+        sa.select(Payment)
+        .where(
+            Payment.created_at >= since,
+            sa.or_(
+                Payment.account_id == account.id,
+                sa.and_(Payment.invoice_id.in_(family), Payment.status == PaymentStatus.PAID),
+            ),
         )
+        .order_by(Payment.created_at.desc(), Payment.id.desc())
+        .options(joinedload(Payment.invoice))
     )
     return list(db.session.scalars(query))
 
 
+def family_invoice_lines(account: Account, today: date) -> list[InvoiceLine]:
+    """Describe the family's invoices for its page: invoices, pupils, schools and balances
+    in one statement."""
+    lines = []
+    for invoice, paid, pending in db.session.execute(_lines_query(), {"account_id": account.id}):
+        balance = Balance(invoice.amount_cents, int(paid), int(pending))
+        lines.append(_line(invoice, balance, today))
+    return lines
+
+
 def may_pay(account: Account, invoice: Invoice) -> bool:
     """Tell whether this account is a legal guardian of the invoice's pupil."""
-    guardian_ids = [guardian.id for guardian in account.guardians]
-    if not guardian_ids:
-        return False
-    link = db.session.scalar(
-        sa.select(GuardianLink.id)
-        .where(
-            GuardianLink.guardian_id.in_(guardian_ids),
-            GuardianLink.pupil_id == invoice.pupil_id,
-            GuardianLink.is_legal.is_(True),
-            GuardianLink.active.is_(True),
-        )
-        .limit(1)
-    )
-    return link is not None
+    pupils = family_pupil_ids(account).where(GuardianLink.pupil_id == invoice.pupil_id)
+    return db.session.scalar(pupils.limit(1)) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,15 +260,9 @@ class InvoiceLine:
 def invoice_lines(invoices: list[Invoice], today: date) -> list[InvoiceLine]:
     """Describe invoices for display, with one balance query."""
     found = balances(invoices)
-    lines = []
-    for invoice in invoices:
-        balance = found[invoice.id]
-        lines.append(
-            InvoiceLine(
-                invoice,
-                balance,
-                state_of(invoice, balance, today),
-                why_not_payable(invoice, balance, today),
-            )
-        )
-    return lines
+    return [_line(invoice, found[invoice.id], today) for invoice in invoices]
+
+
+def _line(invoice: Invoice, balance: Balance, today: date) -> InvoiceLine:
+    state = state_of(invoice, balance, today)
+    return InvoiceLine(invoice, balance, state, why_not_payable(invoice, balance, today))

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("payments", __name__)
 
 PAYMENT_WORKFLOW = "paiement"
-HISTORY_MONTHS = 12
+HISTORY_DAYS = 365  # "Mes paiements" shows twelve months
 
 
 def _today() -> date:
@@ -45,7 +45,7 @@ def _today() -> date:
 @login_required
 def invoices() -> str:
     """List the family's invoices by issue date, with PAYER where it may be used."""
-    lines = billing.invoice_lines(billing.family_invoices(current_user), _today())
+    lines = billing.family_invoice_lines(current_user, _today())
     groups: dict[str, list[billing.InvoiceLine]] = {}
     for line in lines:
         groups.setdefault(line.invoice.issued_on.strftime("%d/%m/%Y"), []).append(line)
@@ -178,23 +178,10 @@ def notification() -> tuple[str, int]:
 @login_required
 def history() -> str:
     """List the account's payments of the last twelve months, with their tickets."""
-    since = utcnow() - timedelta(days=365)
-    invoices = billing.family_invoices(current_user)
-    query = (
-        db.select(Payment)
-        .where(
-            Payment.created_at >= since,
-            db.or_(
-                Payment.account_id == current_user.id,
-                db.and_(
-                    Payment.invoice_id.in_([i.id for i in invoices]),
-                    Payment.status == PaymentStatus.PAID,
-                ),
-            ),
-        )
-        .order_by(Payment.created_at.desc())
+    since = utcnow() - timedelta(days=HISTORY_DAYS)
+    return render_template(
+        "payments/history.html", payments=billing.family_payments(current_user, since)
     )
-    return render_template("payments/history.html", payments=list(db.session.scalars(query)))
 
 
 @bp.get("/paiements/<public_id>")
