@@ -127,6 +127,7 @@ class Step:
     redirect: str = ""  # template of a relative path the applicant is sent to
     refresh: int | None = None  # seconds after which the applicant's page reloads itself
     submit: str = ""  # label of the form's button (template); empty: "Valider"
+    tone: str = "success"  # how a final step's message reads: success, info, warning, error
     links: tuple[Link, ...] = ()
 
     def field(self, name: str) -> Field | None:
@@ -246,5 +247,6 @@ def _step(name: str, raw: Mapping[str, Any]) -> Step:
         redirect=raw.get("redirect", ""),
         refresh=int(raw["refresh"]) if raw.get("refresh") is not None else None,
         submit=raw.get("submit", ""),
+        tone=raw.get("tone", "success"),
         links=tuple(Link(link["label"], link["href"]) for link in raw.get("links", ())),
     )

@@ -255,6 +255,13 @@ class _Checker:
                         f"final step {name!r} cannot have {key}; remove it or drop 'final: true'",
                         key=True,
                     )
+        elif "tone" in step:
+            self.report(
+                [*base, "tone"],
+                "tone-not-final",
+                f"step {name!r} is not final: 'tone' colours a final step's message; remove it",
+                key=True,
+            )
         for key in TEXT_KEYS:
             if key in step:
                 self._template([*base, key], step[key], scope)

@@ -98,6 +98,7 @@ class StepView:
     refresh: int | None = None  # seconds, set only while the step is active
     links: tuple[LinkView, ...] = ()
     submit: Markup = DEFAULT_SUBMIT  # the label of the form's button
+    tone: str = "success"  # success, info, warning or error: the colour of a final message
 
 
 def _bound(bound: Bound | None, scope: Scope) -> Any:
@@ -177,6 +178,7 @@ def step_view(
         redirect=render_path(step.redirect, data, settings, step.name) if live else None,
         refresh=step.refresh if live else None,
         submit=render(step.submit, data, settings) if step.submit else DEFAULT_SUBMIT,
+        tone=step.tone,
         links=tuple(
             LinkView(render(link.label, data, settings), href)
             for link in step.links

@@ -257,7 +257,8 @@ def test_a_parent_activates_her_account_on_a_phone_and_signs_in(
     sign_in(parent, identifiant, PASSWORD)
     expect(heading(parent)).to_have_text("Mon compte")
     expect(parent.get_by_role("status")).to_have_text("Bienvenue, Linh LE GALL.")
-    children = parent.get_by_role("main").get_by_role("list").first.get_by_role("listitem")
+    children_heading = parent.get_by_role("heading", name="Mes enfants")
+    children = children_heading.locator("xpath=following-sibling::ul[1]").get_by_role("listitem")
     expect(children).to_have_count(3)
     for name in BIRTH_DATES:
         expect(children.filter(has_text=f"{name} LE GALL-NGUYEN")).to_have_count(1)

@@ -329,3 +329,24 @@ steps:
     bad = good.replace("{{ montant | euros }}", "{{ montnat }}")
     problems = check(bad, "label.yaml", demo_registry())
     assert any(p.code == "unknown-name" and "montnat" in p.message for p in problems)
+
+
+def test_tone_colours_final_steps_only():
+    from engine import check
+    from engine.demo import demo_registry
+
+    text = """
+key: tone
+title: Tone
+start: anyone
+initial: debut
+steps:
+  debut:
+    title: Début
+    tone: warning
+    next: [{to: fin}]
+  fin: {final: true, title: Fin, message: Refusé., tone: warning}
+"""
+    problems = check(text, "tone.yaml", demo_registry())
+    assert [p.code for p in problems if p.severity == "error"] == ["tone-not-final"]
+    assert (problems[0].line, problems[0].column) == (9, 5)  # the 'tone' key of debut

@@ -111,8 +111,9 @@ def test_the_ticket_is_on_screen_and_as_pdf_for_the_family_only(client, family):
 
 def test_a_refused_card_takes_nothing(client, family):
     payer = Payer(client, "l.legall")
-    page = text(payer.pay(family["payable"], "100,00", card=REFUSED))
-    assert "Paiement refusé" in page
+    html = payer.pay(family["payable"], "100,00", card=REFUSED)
+    assert "fr-alert--warning" in html  # not the green box of a success
+    assert "Paiement refusé" in text(html)
     assert payments()[0].status is PaymentStatus.REFUSED
     assert payments()[0].ticket_number is None
     assert emails("linh.nguyen@example.org") == []
