@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask
+from sqlalchemy.orm import joinedload
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import jobs
 from config import ROOT, Config, load_config
 from extensions import csrf, db, limiter, login_manager, mail, migrate
-from services.schools import current_school
+from services.schools import school_banner
 
 
 def create_app(config: Config | str | None = None, **overrides: Any) -> Flask:
@@ -87,9 +89,20 @@ def _configure_logging(app: Flask) -> None:
         )
 
 
-def _init_login(app: Flask) -> None:
-    from sqlalchemy.orm import joinedload
+@cache
+def _account_with_roles() -> sa.Select:
+    # Every page's header asks whether the account is staff: its roles come in the same
+    # statement, built once per process (composing it costs more than running it).
+    from models import Account
 
+    return (
+        sa.select(Account)
+        .where(Account.id == sa.bindparam("account_id", type_=sa.Integer))
+        .options(joinedload(Account.memberships))
+    )
+
+
+def _init_login(app: Flask) -> None:
     from models import Account
 
     login_manager.init_app(app)
@@ -102,9 +115,10 @@ def _init_login(app: Flask) -> None:
         account_id = session_id.partition(".")[0]
         if not account_id.isdigit():
             return None
-        # Every page's header asks whether the account is staff: load its roles with it.
-        account = db.session.get(
-            Account, int(account_id), options=[joinedload(Account.memberships)]
+        account = (
+            db.session.execute(_account_with_roles(), {"account_id": int(account_id)})
+            .unique()
+            .scalar_one_or_none()
         )
         if account is None or not account.is_enabled:
             return None
@@ -122,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
         errors,
         headers,
         health,
+        links,
         payments,
         public,
         sandbox_bank,
@@ -153,6 +168,7 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(health.bp)
     transaction.init_app(app)
     headers.init_app(app)
+    links.init_app(app)
     errors.init_app(app)
 
 
@@ -181,7 +197,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def inject_school() -> dict[str, Any]:
-        return {"school": current_school()}
+        return {"school": school_banner()}
 
     # Times are stored in UTC; people read them in Paris time.
     app.add_template_filter(french_date, "paris")

@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from engine import EngineError, NotAllowedError
@@ -46,13 +47,14 @@ def _today() -> date:
 def invoices() -> str:
     """List the family's invoices by issue date, with PAYER where it may be used."""
     lines = billing.family_invoice_lines(current_user, _today())
-    groups: dict[str, list[billing.InvoiceLine]] = {}
+    groups: dict[str, list[billing.FamilyInvoice]] = {}
     for line in lines:
-        groups.setdefault(line.invoice.issued_on.strftime("%d/%m/%Y"), []).append(line)
+        groups.setdefault(line.issued_text, []).append(line)
     return render_template(
         "payments/invoices.html",
         groups=groups,
         email_confirmed=bool(current_user.email and current_user.email_confirmed_at),
+        csrf=generate_csrf(),  # one token for every PAYER form of the page
         any_payable=any(line.payable for line in lines),
     )
 
