@@ -140,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
         payments,
         public,
         sandbox_bank,
+        session_cookie,
         staff,
         transaction,
         workflows,
@@ -169,6 +170,7 @@ def _register_blueprints(app: Flask) -> None:
     transaction.init_app(app)
     headers.init_app(app)
     links.init_app(app)
+    session_cookie.init_app(app)
     errors.init_app(app)
 
 

@@ -158,3 +158,28 @@ def test_a_password_change_ends_the_other_sessions(make_app, make_staff):
         set_password(account, "Tout-Nouveau-Secret-9")
         db.session.commit()
         assert phone.get("/espace/").status_code == 302  # signed out: back to the login page
+
+
+def test_the_session_slides_once_a_minute_not_with_every_response(
+    make_app, make_staff, monkeypatch
+):
+    from views import session_cookie
+
+    app = make_app(PERMANENT_SESSION_LIFETIME=600)
+    with app.app_context():
+        make_staff()
+    client = app.test_client()
+    minute = [29_000_000]
+    monkeypatch.setattr(session_cookie, "current_minute", lambda: minute[0])
+    login(client, "comptable@example.org")
+
+    def sends_cookie() -> bool:
+        response = client.get("/espace/")
+        assert response.status_code == 200  # still signed in
+        return any(c.startswith("session=") for c in response.headers.getlist("Set-Cookie"))
+
+    client.get("/espace/")  # the welcome message is read: the session changed
+    assert not sends_cookie()  # same minute, nothing changed: no new cookie
+    minute[0] += 1
+    assert sends_cookie()  # a minute later the expiry slides
+    assert not sends_cookie()
