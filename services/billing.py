@@ -145,7 +145,10 @@ def state_of(invoice: Dated, balance: Balance, today: date) -> InvoiceState:
 
 def why_not_payable(invoice: Dated, balance: Balance, today: date) -> str | None:
     """Explain in French why an invoice cannot be paid online now, or None if it can."""
-    state = state_of(invoice, balance, today)
+    return _why_not(state_of(invoice, balance, today), balance)
+
+
+def _why_not(state: InvoiceState, balance: Balance) -> str | None:
     if state is InvoiceState.CANCELLED:
         return "Cette facture a été annulée par l'établissement : vous n'avez rien à payer."
     if state is InvoiceState.PAID:
@@ -300,6 +303,7 @@ def family_invoice_lines(account: Account, today: date) -> list[FamilyInvoice]:
     rows = db.session.connection().execute(_family_page_query(), {"account_id": account.id})
     for row in rows:
         balance = Balance(row.amount_cents, int(row.paid), int(row.pending))
+        state = state_of(row, balance, today)
         lines.append(
             FamilyInvoice(
                 id=row.id,
@@ -313,8 +317,8 @@ def family_invoice_lines(account: Account, today: date) -> list[FamilyInvoice]:
                 school_email=row.accountant_email,
                 school_phone=row.phone,
                 balance=balance,
-                state=state_of(row, balance, today),
-                blocked_reason=why_not_payable(row, balance, today),
+                state=state,
+                blocked_reason=_why_not(state, balance),
                 amount_text=euros(balance.amount),
                 paid_text=euros(balance.paid),
                 remaining_text=euros(balance.remaining),
