@@ -373,3 +373,21 @@ def test_a_new_due_date_brings_a_new_reminder(family):
     assert import_invoices(row.encode(), invoice.school).updated == 1
     db.session.commit()
     assert send_reminders(today()) == 1
+
+
+def test_the_commands_send_reminders_and_settle_lost_notifications(client, family, runner):
+    family["payable"].due_on = today() + timedelta(days=3)
+    db.session.commit()
+    result = runner.invoke(args=["invoices", "remind"])
+    assert result.exit_code == 0 and "1 facture(s) rappelée(s)" in result.output
+    assert runner.invoke(args=["invoices", "remind"]).output.startswith("0 facture")
+
+    payer = Payer(client, "l.legall")
+    _, bank_path = payer.to_bank(family["payable"], "30,00")
+    payer.at_bank(bank_path, LOST_NOTIFICATION)
+    payment = payments()[0]
+    payment.created_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    result = runner.invoke(args=["payments", "check"])
+    assert result.exit_code == 0 and result.output.startswith("1 paiement(s) réglé(s)")
+    assert payments()[0].status is PaymentStatus.PAID
