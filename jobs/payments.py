@@ -17,14 +17,15 @@ def notify(id_op: str) -> None:
     if payment is None:
         log.warning("notification for an unknown operation %s ignored", id_op[:64])
         return
-    checkout.check(payment)
+    checkout.check(payment, strict=True)
 
 
 def check_payment(payment_id: int) -> None:
-    """Ask the bank about one payment whose notification may have been lost."""
+    """Ask the bank about one payment whose notification may have been lost (a bank that
+    cannot answer makes the job fail, and rq tries again later)."""
     payment = db.session.get(Payment, payment_id)
     if payment is not None:
-        checkout.check(payment)
+        checkout.check(payment, strict=True)
 
 
 def check_due() -> int:
@@ -32,8 +33,13 @@ def check_due() -> int:
     got their final status (run every few minutes: `flask payments check`)."""
     settled = 0
     for payment_id in checkout.due_for_check():
-        payment = db.session.get(Payment, payment_id)
-        if payment is not None and checkout.check(payment):
-            settled += 1
-        db.session.commit()
+        try:
+            payment = db.session.get(Payment, payment_id)
+            if payment is not None and checkout.check(payment):
+                settled += 1
+            db.session.commit()
+        except Exception:
+            # One payment that cannot be settled must not hold back the others.
+            db.session.rollback()
+            log.exception("payment %s could not be checked", payment_id)
     return settled

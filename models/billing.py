@@ -126,6 +126,9 @@ class Payment(TimestampMixin, db.Model):
     id_op: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     payer_email: Mapped[str | None] = mapped_column(sa.String(254))
     bank_url: Mapped[str | None] = mapped_column(sa.String(500))  # where the parent pays
+    # When the bank opened the operation: its lifetime counts from here, not from the
+    # reservation (a parent may come back to a summary page later).
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     bank_result: Mapped[str | None] = mapped_column(sa.String(10))
     authorisation: Mapped[str | None] = mapped_column(sa.String(40))
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

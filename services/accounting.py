@@ -501,22 +501,27 @@ def payment_page(school_ids: Iterable[int], filters: PaymentFilters, page: int) 
 
 
 def day_payments(school_ids: Iterable[int], day: date) -> list[Payment]:
-    """Return the schools' PAID payments whose paid_at falls on a Paris day, in order."""
+    """Return the schools' PAID payments recorded on a Paris day, in order.
+
+    By the day Guichet recorded them (settled_at), not the day they were made: a cheque
+    dated Friday but typed in on Monday, or a card payment the bank confirmed after
+    midnight, goes into Monday's file instead of a file already sent.
+    """
     start, end = paris_bounds(day, day)
     query = (
         sa.select(Payment)
         .where(
             Payment.school_id.in_(list(school_ids)),
             Payment.status == PaymentStatus.PAID,
-            Payment.paid_at >= start,
-            Payment.paid_at < end,
+            Payment.settled_at >= start,
+            Payment.settled_at < end,
         )
         .options(
             joinedload(Payment.invoice).joinedload(Invoice.pupil),
             joinedload(Payment.invoice).joinedload(Invoice.payer),
             joinedload(Payment.guardian),
         )
-        .order_by(Payment.paid_at, Payment.id)
+        .order_by(Payment.settled_at, Payment.id)
     )
     return list(db.session.scalars(query).unique())
 
@@ -591,6 +596,9 @@ class WatchedPayment:
         return f"{minutes // (24 * 60)} j"
 
 
+WATCH_SETTLED_FOR = timedelta(days=30)
+
+
 def watched_payments(
     school_ids: Iterable[int], now: datetime | None = None
 ) -> list[WatchedPayment]:
@@ -600,8 +608,17 @@ def watched_payments(
         sa.select(Payment)
         .where(
             Payment.school_id.in_(list(school_ids)),
-            # Payments in doubt stay PENDING until the bank or an accountant settles them.
-            Payment.status == PaymentStatus.PENDING,
+            sa.or_(
+                # Payments in doubt stay PENDING until the bank or an accountant settles them.
+                Payment.status == PaymentStatus.PENDING,
+                # Money the bank took after Guichet had given up: a possible overpayment.
+                sa.and_(
+                    Payment.status == PaymentStatus.PAID,
+                    Payment.anomaly.is_not(None),
+                    Payment.recorded_by_id.is_(None),
+                    Payment.settled_at >= now - WATCH_SETTLED_FOR,
+                ),
+            ),
         )
         .options(
             joinedload(Payment.invoice).joinedload(Invoice.pupil),

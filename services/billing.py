@@ -31,6 +31,9 @@ from models import (
     School,
 )
 
+# PayFiP refuses payments under 1 €: a smaller balance is settled with the agent comptable.
+MIN_ONLINE_CENTS = 100
+
 
 @dataclass(frozen=True, slots=True)
 class Balance:
@@ -163,10 +166,16 @@ def _why_not(state: InvoiceState, balance: Balance) -> str | None:
             "La date d'échéance est passée : le paiement en ligne n'est plus possible. "
             "Contactez l'agent comptable de l'établissement."
         )
-    if balance.available == 0:
+    if balance.available == 0 or (balance.in_progress and balance.available < MIN_ONLINE_CENTS):
         return (
             "Un paiement est en cours pour le reste de cette facture. Si vous avez quitté la "
             "page de la banque, il sera annulé d'ici 20 minutes."
+        )
+    if balance.available < MIN_ONLINE_CENTS:
+        return (
+            f"Le reste à payer ({euros(balance.available)}) est inférieur au minimum d'un "
+            f"paiement en ligne ({euros(MIN_ONLINE_CENTS)}) : réglez-le auprès de l'agent "
+            "comptable."
         )
     return None
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
+from html import unescape
 from urllib.parse import urlsplit
 
 import pytest
@@ -128,6 +129,6 @@ def emails(to: str) -> list[OutboxMessage]:
 
 
 def text(html: str) -> str:
-    return " ".join(
-        re.sub(r"<[^>]+>", " ", html).replace("\u202f", " ").replace("\xa0", " ").split()
-    )
+    """Return a page's words, entities decoded and the French narrow spaces made plain."""
+    words = unescape(re.sub(r"<[^>]+>", " ", html)).replace("\u202f", " ").replace("\xa0", " ")
+    return " ".join(words.split())

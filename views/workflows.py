@@ -34,6 +34,7 @@ from engine import (
     StepView,
     SubmissionError,
 )
+from extensions import db
 from forms.workflow import StepForm, item_name, step_form_class, submitted_values
 from models import InstanceStatus, WorkflowInstance
 from services import tasks, workflow_answers, workflows
@@ -154,7 +155,7 @@ class StepPage(MethodView):
             _attach(form, view, error.errors)
             return self.render(row, form=form)
         except ConflictError:
-            flash(CONFLICT, "warning")
+            _lost_the_race()
             return redirect(self.here(row))
         _flash_outcome(row, outcome)
         return redirect(self.after(row))
@@ -204,6 +205,13 @@ class StepPage(MethodView):
         )
 
 
+def _lost_the_race() -> None:
+    # Another request moved the instance first: what this one's actions wrote (a payment
+    # reserved by a double click) must not be committed with the redirect.
+    db.session.rollback()
+    flash(CONFLICT, "warning")
+
+
 def _position(row: WorkflowInstance) -> str:
     # The step and how many steps lie behind it: events that stay on the step (a timer,
     # a resent code) leave it unchanged, moving on or back changes it.
@@ -245,7 +253,7 @@ def _event(audience: str, public_id: str, event: str) -> Response:
     except (NotAllowedError, InvalidTriggerError):
         abort(403)
     except ConflictError:
-        flash(CONFLICT, "warning")
+        _lost_the_race()
         return redirect(page.here(row))
     _flash_outcome(row, outcome)
     return redirect(page.after(row))
@@ -263,7 +271,7 @@ def _back(audience: str, public_id: str) -> Response:
     except InvalidTriggerError:
         flash(NOT_POSSIBLE, "warning")
     except ConflictError:
-        flash(CONFLICT, "warning")
+        _lost_the_race()
     else:
         return redirect(page.landing(row))
     return redirect(page.here(row))

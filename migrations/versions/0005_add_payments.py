@@ -86,6 +86,7 @@ def upgrade():
         sa.Column("id_op", sa.String(length=64), nullable=True),
         sa.Column("payer_email", sa.String(length=254), nullable=True),
         sa.Column("bank_url", sa.String(length=500), nullable=True),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("bank_result", sa.String(length=10), nullable=True),
         sa.Column("authorisation", sa.String(length=40), nullable=True),
         sa.Column("paid_at", sa.DateTime(timezone=True), nullable=True),

@@ -34,7 +34,7 @@ from models import (
 )
 from models.base import utcnow
 from services import audit
-from services.billing import balance_of, may_pay, why_not_payable
+from services.billing import MIN_ONLINE_CENTS, balance_of, may_pay, why_not_payable
 from services.payments.gateway import (
     EXPIRE_AFTER,
     PARIS,
@@ -48,8 +48,11 @@ from services.payments.gateway import PaymentStatus as BankStatus
 log = logging.getLogger(__name__)
 
 # When to ask the bank again about a payment whose notification has not come, counted
-# from its creation; the last one is past EXPIRE_AFTER so that it settles or expires.
+# from the opening of its operation; the last one is past EXPIRE_AFTER so that it settles
+# or expires.
 CHECK_DELAYS = (timedelta(minutes=2), timedelta(minutes=8), EXPIRE_AFTER + timedelta(minutes=1))
+# A confirmed summary must reach the bank within this time, else it starts again.
+RESERVATION_LIFETIME = timedelta(minutes=10)
 
 BANK_OUTCOMES = {
     BankStatus.PAID: PaymentStatus.PAID,
@@ -121,6 +124,12 @@ def reserve(
                 else "."
             )
         )
+    if 0 < balance.available - amount_cents < MIN_ONLINE_CENTS:
+        raise PaymentError(
+            f"Payez la totalité ({euros(balance.available)}) ou laissez au moins "
+            f"{euros(MIN_ONLINE_CENTS)} à payer plus tard : la banque n'accepte pas de "
+            "paiement plus petit."
+        )
     guardian = next((g for g in account.guardians if g.school_id == invoice.school_id), None)
     payment = Payment(
         school_id=invoice.school_id,
@@ -136,6 +145,12 @@ def reserve(
     db.session.add(payment)
     db.session.flush()
     payment.refdet = refdet_for(invoice.number, payment.id)
+    # Released even if the parent never reaches the bank (a closed tab).
+    enqueue(
+        "jobs.payments.check_payment",
+        payment.id,
+        at=payment.created_at + EXPIRE_AFTER + timedelta(minutes=1),
+    )
     audit.record(
         "payment.reserved",
         actor=account,
@@ -158,21 +173,26 @@ def open_operation(payment: Payment, *, notification_url: str, return_url: str) 
     Called again for the same payment (a reloaded page), it returns the same operation.
     """
     payment = db.session.get(Payment, payment.id, with_for_update=True, populate_existing=True)
-    if payment.bank_url:
-        return payment.bank_url
     if payment.status is not PaymentStatus.PENDING:
         raise PaymentError("Ce paiement n'est plus en cours.")
+    if payment.bank_url:
+        return payment.bank_url
+    now = utcnow()
+    if now - payment.created_at > RESERVATION_LIFETIME:
+        # A summary confirmed long ago: the amount may no longer be right. Start again.
+        settle(payment, None, now)
+        raise PaymentError("Ce paiement a expiré : recommencez depuis vos factures.")
     invoice = payment.invoice
-    request = PaymentRequest.build(
-        refdet=payment.refdet or "",
-        amount_cents=payment.amount_cents,
-        payer_email=payment.payer_email or "",
-        label=f"Facture {invoice.number} {invoice.label}",
-        year=payment.created_at.astimezone(PARIS).year,
-        notification_url=notification_url,
-        return_url=return_url,
-    )
     try:
+        request = PaymentRequest.build(
+            refdet=payment.refdet or "",
+            amount_cents=payment.amount_cents,
+            payer_email=payment.payer_email or "",
+            label=f"Facture {invoice.number} {invoice.label}",
+            year=payment.created_at.astimezone(PARIS).year,
+            notification_url=notification_url,
+            return_url=return_url,
+        )
         operation = gateway().create_operation(request)
     except GatewayError as error:
         log.warning("bank refused to open payment %s: %s", payment.id, error)
@@ -190,14 +210,21 @@ def open_operation(payment: Payment, *, notification_url: str, return_url: str) 
         ) from error
     payment.id_op = operation.id_op
     payment.bank_url = operation.redirect_url
+    payment.opened_at = now
     for delay in CHECK_DELAYS:
-        enqueue("jobs.payments.check_payment", payment.id, at=payment.created_at + delay)
+        enqueue("jobs.payments.check_payment", payment.id, at=now + delay)
     return operation.redirect_url
 
 
-def check(payment: Payment, now: datetime | None = None) -> bool:
-    """Ask the bank how a pending payment ended and settle it; True when it changed."""
-    if payment.status is not PaymentStatus.PENDING:
+def check(payment: Payment, now: datetime | None = None, *, strict: bool = False) -> bool:
+    """Ask the bank how a pending payment ended and settle it; True when it changed.
+
+    An EXPIRED payment that had an operation is asked too: a bank that took the money
+    after Guichet gave up must still be heard. With `strict`, a bank that cannot answer
+    raises (a job then retries) instead of leaving the check for later.
+    """
+    late = payment.status is PaymentStatus.EXPIRED and payment.id_op is not None
+    if payment.status is not PaymentStatus.PENDING and not late:
         return False
     now = now or utcnow()
     if payment.id_op is None:
@@ -210,8 +237,29 @@ def check(payment: Payment, now: datetime | None = None) -> bool:
     except GatewayError as error:
         log.warning("could not check payment %s: %s", payment.id, error)
         _count_check(payment, now)
+        if strict and error.retryable:
+            raise
         return False
+    if late:
+        return _paid_after_expiry(payment, result, now)
     return settle(payment, result, now)
+
+
+def _paid_after_expiry(payment: Payment, result: PaymentResult, now: datetime) -> bool:
+    """Count money the bank took after Guichet expired the payment, and flag it."""
+    payment = db.session.get(Payment, payment.id, with_for_update=True, populate_existing=True)
+    if payment.status is not PaymentStatus.EXPIRED or result.status is not BankStatus.PAID:
+        return False
+    if result.amount_cents not in (None, payment.amount_cents):
+        _doubt(payment, "Encaissé après son expiration, pour un autre montant.")
+        return False
+    log.error("payment %s paid at the bank after it expired", payment.id)
+    payment.status = PaymentStatus.PENDING  # settle() below records it as any payment
+    settled = settle(payment, result, now)
+    payment.anomaly = (
+        "Encaissé par la banque après son expiration : vérifiez qu'il n'y a pas de trop-perçu."
+    )
+    return settled
 
 
 def _count_check(payment: Payment, now: datetime) -> None:
@@ -228,6 +276,8 @@ def settle(payment: Payment, result: PaymentResult | None, now: datetime | None 
     payment = db.session.get(Payment, payment.id, with_for_update=True, populate_existing=True)
     if payment.status is not PaymentStatus.PENDING:
         return False  # already settled: a repeated notification or a late check
+    if result is None and payment.id_op is not None:
+        return False  # the operation opened meanwhile: ask the bank instead
     payment.checks += 1
     payment.last_checked_at = now
     status = _outcome(payment, result, now)
@@ -270,7 +320,8 @@ def _outcome(payment: Payment, result: PaymentResult | None, now: datetime) -> P
         return None
     if result.status in (BankStatus.PENDING, BankStatus.UNKNOWN):
         # UNKNOWN (P1): the bank never saw the parent. Either way it ends after the lifetime.
-        return PaymentStatus.EXPIRED if now - payment.created_at >= EXPIRE_AFTER else None
+        started = payment.opened_at or payment.created_at
+        return PaymentStatus.EXPIRED if now - started >= EXPIRE_AFTER else None
     return BANK_OUTCOMES[result.status]
 
 
@@ -422,6 +473,7 @@ def resolve_doubt(payment: Payment, staff: Account, *, paid: bool, reason: str) 
     payment.status = PaymentStatus.PAID if paid else PaymentStatus.EXPIRED
     payment.settled_at = now
     payment.note = reason[:200]
+    payment.recorded_by_id = staff.id  # the decision is the accountant's
     if paid:
         payment.paid_at = now
         payment.ticket_number = next_ticket_number(payment.school_id, now)

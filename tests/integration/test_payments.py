@@ -236,7 +236,7 @@ def test_a_payment_never_finished_expires_and_frees_the_balance(client, family):
     payer = Payer(client, "l.legall")
     step, _ = payer.to_bank(family["payable"], "100,00")
     payment = payments()[0]
-    payment.created_at = utcnow() - timedelta(minutes=21)
+    payment.created_at = payment.opened_at = utcnow() - timedelta(minutes=21)
     db.session.commit()
     assert payment_jobs.check_due() == 1
     assert payments()[0].status is PaymentStatus.EXPIRED
@@ -391,3 +391,126 @@ def test_the_commands_send_reminders_and_settle_lost_notifications(client, famil
     result = runner.invoke(args=["payments", "check"])
     assert result.exit_code == 0 and result.output.startswith("1 paiement(s) réglé(s)")
     assert payments()[0].status is PaymentStatus.PAID
+
+
+# -- what the review of the payment code found ---------------------------------------------
+
+
+def test_a_summary_confirmed_long_ago_does_not_reach_the_bank(client, family):
+    payer = Payer(client, "l.legall")
+    step = payer.start(family["payable"]).headers["Location"]
+    payer.submit(step, montant="30,00")
+    payer.submit(step)
+    payment = payments()[0]
+    payment.created_at = utcnow() - timedelta(minutes=11)  # the tab stayed open
+    db.session.commit()
+    page = text(
+        client.get(f"/paiements/{payment.public_id}/banque", follow_redirects=True).data.decode()
+    )
+    assert payments()[0].status is PaymentStatus.EXPIRED and payments()[0].id_op is None
+    assert "Paiement non effectué" in page
+    assert text(client.get("/factures").get_data(as_text=True)).count("PAYER") == 1
+
+
+def test_money_taken_after_the_payment_expired_still_counts(client, family):
+    from services.accounting import watched_payments
+
+    payer = Payer(client, "l.legall")
+    payer.to_bank(family["payable"], "30,00")
+    payment = payments()[0]
+    payment.created_at = payment.opened_at = utcnow() - timedelta(minutes=25)
+    db.session.commit()
+    assert payment_jobs.check_due() == 1
+    assert payments()[0].status is PaymentStatus.EXPIRED
+    # The parent was still on the bank's page, and pays: the bank notifies.
+    operation = db.session.get(SandboxOperation, payment.id_op)
+    operation.result, operation.authorisation, operation.decided_at = "P", "654321", utcnow()
+    db.session.commit()
+    assert client.post("/paiements/notification", data={"idOp": payment.id_op}).status_code == 200
+    payment = payments()[0]
+    assert payment.status is PaymentStatus.PAID and payment.ticket_number
+    assert "trop-perçu" in payment.anomaly
+    assert len(emails("linh.nguyen@example.org")) == 1  # the family gets its ticket
+    assert [w.payment.id for w in watched_payments([payment.school_id])] == [payment.id]
+
+
+def test_a_payment_may_not_leave_less_than_one_euro_to_pay(client, family):
+    payer = Payer(client, "l.legall")
+    step = payer.start(family["payable"]).headers["Location"]
+    payer.submit(step, montant="99,50")
+    payer.submit(step)
+    assert "laissez au moins 1,00 € à payer plus tard" in text(client.get(step).data.decode())
+    assert payments() == []
+
+
+def test_a_balance_under_one_euro_is_settled_with_the_accountant(client, family):
+    from models import Payment, PaymentMethod
+
+    invoice = family["payable"]
+    db.session.add(
+        Payment(school_id=invoice.school_id, invoice=invoice, amount_cents=9950,
+                method=PaymentMethod.CHEQUE, status=PaymentStatus.PAID, paid_at=utcnow())
+    )  # fmt: skip
+    db.session.commit()
+    Payer(client, "l.legall")
+    page = text(client.get("/factures").get_data(as_text=True))
+    assert "PAYER" not in page
+    assert "inférieur au minimum d'un paiement en ligne (1,00 €)" in page
+
+
+def test_a_submit_that_loses_the_race_keeps_nothing_it_reserved(client, family, monkeypatch):
+    from engine import ConflictError
+    from services import workflows
+
+    payer = Payer(client, "l.legall")
+    step = payer.start(family["payable"]).headers["Location"]
+    payer.submit(step, montant="30,00")
+    real_submit = workflows.submit
+
+    def submit_then_lose(row, values, actor):
+        real_submit(row, values, actor)  # the actions ran: a payment was reserved
+        raise ConflictError("another request moved the instance first")
+
+    monkeypatch.setattr(workflows, "submit", submit_then_lose)
+    answer = payer.submit(step)
+    assert answer.status_code == 302
+    assert payments() == []
+
+
+def test_one_payment_that_cannot_be_checked_does_not_stop_the_others(client, family, monkeypatch):
+    payer = Payer(client, "l.legall")
+    for amount in ("10,00", "20,00"):
+        _, bank_path = payer.to_bank(family["payable"], amount)
+        payer.at_bank(bank_path, LOST_NOTIFICATION)
+    first, second = payments()
+    for payment in (first, second):
+        payment.created_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    real_check = checkout.check
+
+    def check_breaking_on_the_first(payment, *args, **kwargs):
+        if payment.id == first.id:
+            raise RuntimeError("the PDF of this one cannot be drawn")
+        return real_check(payment, *args, **kwargs)
+
+    monkeypatch.setattr(checkout, "check", check_breaking_on_the_first)
+    assert payment_jobs.check_due() == 1
+    assert [p.status for p in payments()] == [PaymentStatus.PENDING, PaymentStatus.PAID]
+
+
+def test_a_reimport_cannot_undo_what_families_paid(client, family):
+    from services.invoice_import import import_invoices
+
+    Payer(client, "l.legall").pay(family["payable"], "40,00")
+    invoice = family["payable"]
+    header = "numero;eleve;objet;montant;emission;echeance;paiement_en_ligne\n"
+    dates = f"{invoice.issued_on:%d/%m/%Y};{invoice.due_on:%d/%m/%Y}"
+    lower = f"F-001;2415301;{invoice.label};30,00;{dates};oui\n"
+    other_pupil = f"F-001;2415304;{invoice.label};100,00;{dates};oui\n"
+    for row, reason in ((lower, "déjà payé ou en cours (40,00\xa0€)"), (other_pupil, "l'élève")):
+        report = import_invoices((header + row).encode(), invoice.school)
+        assert not report.imported
+        assert reason in report.rejected[0].reason and report.rejected[0].line == 2
+        db.session.rollback()
+    db.session.expire_all()
+    assert (invoice.amount_cents, invoice.pupil.first_name) == (10000, "Maël")
