@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from engine.templates import euros
 from extensions import db
 from forms.fields import parse_euros
 from models import Account, Guardian, GuardianLink, Invoice, Pupil, School
 from services import audit
+from services.billing import balances
 
 REQUIRED = ("numero", "eleve", "objet", "montant", "emission", "echeance", "paiement_en_ligne")
 OPTIONAL = ("payeur",)
@@ -158,6 +160,46 @@ def _read_rows(text: str) -> tuple[dict[str, int], list[tuple[int, list[str]]]]:
 # -- the import ------------------------------------------------------------------------------
 
 
+def _money_conflicts(rows: list[_Row], context: _Context) -> list[Rejection]:
+    """Refuse changes the payments already made forbid, with the invoices locked."""
+    touched = {
+        context.invoices[row.number].id: row
+        for row in rows
+        if row.number in context.invoices
+        and (
+            row.values["amount_cents"] != context.invoices[row.number].amount_cents
+            or row.values["pupil_id"] != context.invoices[row.number].pupil_id
+        )
+    }
+    if not touched:
+        return []
+    # Locked like a parent's reservation locks them: no payment starts while we decide.
+    locked = db.session.scalars(
+        db.select(Invoice).where(Invoice.id.in_(touched)).with_for_update()
+    ).all()
+    found = balances(locked)
+    problems = []
+    for invoice in locked:
+        row, balance = touched[invoice.id], found[invoice.id]
+        committed = balance.paid + balance.in_progress
+        if row.values["pupil_id"] != invoice.pupil_id and committed:
+            problems.append(
+                Rejection(
+                    row.line,
+                    row.number,
+                    "l'élève ne peut plus changer : la facture a des paiements",
+                )
+            )
+        elif row.values["amount_cents"] < committed:
+            problems.append(
+                Rejection(
+                    row.line, row.number,
+                    f"montant inférieur à ce qui est déjà payé ou en cours ({euros(committed)})",
+                )
+            )  # fmt: skip
+    return sorted(problems, key=lambda rejection: rejection.line)
+
+
 def import_invoices(
     data: bytes,
     school: School,
@@ -190,6 +232,7 @@ def import_invoices(
         else:
             report.total_cents += row.values["amount_cents"]
             rows.append(row)
+    report.rejected.extend(_money_conflicts(rows, context))
     if report.rejected:
         report.total_cents = 0
         return report
