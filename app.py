@@ -48,7 +48,16 @@ def create_app(config: Config | str | None = None, **overrides: Any) -> Flask:
     _register_cli(app)
     _register_template_helpers(app)
     _check_workflows(app)
+    _warn_about_test_payments(app)
     return app
+
+
+def _warn_about_test_payments(app: Flask) -> None:
+    if app.config["GUICHET_ENV"] == "production" and app.config["PAYFIP_MODE"] != "W":
+        app.logger.warning(
+            "PAYFIP_MODE is %s: PayFiP takes no real money in this mode",
+            app.config["PAYFIP_MODE"],
+        )
 
 
 def _check_workflows(app: Flask) -> None:

@@ -145,6 +145,9 @@ class ProductionConfig(Config):
         self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.MAIL_BACKEND = _env("MAIL_BACKEND", "smtp")
         self.PAYMENT_BACKEND = _env("PAYMENT_BACKEND", "payfip")
+        # Real payments unless told otherwise: a forgotten setting must not turn test
+        # payments into paid invoices.
+        self.PAYFIP_MODE = _env("PAYFIP_MODE", "W")
         if self.REDIS_URL and not _env("RATELIMIT_STORAGE_URI"):
             self.RATELIMIT_STORAGE_URI = self.REDIS_URL
 
@@ -162,6 +165,11 @@ class ProductionConfig(Config):
             )
         if self.SMS_BACKEND == "brevo" and not self.SMS_API_KEY:
             raise ConfigError("SMS_BACKEND is brevo but SMS_API_KEY is not set: give the API key.")
+        if self.PAYMENT_BACKEND == "sandbox":
+            raise ConfigError(
+                "PAYMENT_BACKEND is sandbox, the test bank: production takes real payments "
+                "(payfip)."
+            )
         if self.PAYMENT_BACKEND == "payfip":
             if not re.fullmatch(r"[0-9]{6}", self.PAYFIP_CLIENT_NUMBER or ""):
                 raise ConfigError(

@@ -47,6 +47,7 @@ def test_production_starts_with_safe_settings(env):
     assert SAFE["REDIS_URL"] == config.RATELIMIT_STORAGE_URI
     assert config.JOBS_INLINE is False
     assert config.MAIL_BACKEND == "smtp"
+    assert (config.PAYMENT_BACKEND, config.PAYFIP_MODE) == ("payfip", "W")  # real payments
 
 
 @pytest.mark.parametrize(
@@ -59,6 +60,7 @@ def test_production_starts_with_safe_settings(env):
         ({"PAYFIP_CLIENT_NUMBER": ""}, "6-digit PayFiP client number"),
         ({"PAYFIP_CLIENT_NUMBER": "12345"}, "6-digit PayFiP client number"),
         ({"PAYFIP_MODE": "P"}, "PAYFIP_MODE must be T"),
+        ({"PAYMENT_BACKEND": "sandbox"}, "production takes real payments"),
         ({"PUBLIC_URL": "http://guichet.college-tilleuls.fr"}, "PUBLIC_URL must be the https"),
     ],
 )
