@@ -62,7 +62,8 @@ def _school_ids() -> list[int]:
 
 
 def _page_url(number: int) -> str:
-    args = request.args.to_dict()
+    # url_for reads _external, _scheme and _anchor as options: never from the address.
+    args = {k: v for k, v in request.args.items() if not k.startswith("_")}
     args["page"] = str(number)
     return url_for(request.endpoint or "billing.invoices", **args)
 

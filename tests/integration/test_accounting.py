@@ -74,6 +74,7 @@ def add_payment(invoice: Invoice, cents: int, status=PaymentStatus.PAID, **kw) -
     values = {"method": PaymentMethod.ONLINE, **kw}
     if status is PaymentStatus.PAID:
         values.setdefault("paid_at", utcnow())
+        values.setdefault("settled_at", values["paid_at"])
     payment = Payment(
         school_id=invoice.school_id, invoice=invoice, status=status, amount_cents=cents, **values
     )
