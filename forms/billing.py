@@ -226,6 +226,12 @@ class ResolveDoubtForm(FlaskForm):
         ],
         invalid_choice_message=BAD_CHOICE,
     )
+    amount = MoneyField(
+        "Montant encaissé",
+        description="Si la banque a encaissé un autre montant que celui demandé (en euros).",
+        validators=[Optional()],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
     reason = _reason("Vérification faite", "Par exemple : encaissé le 29/11, autorisation 123456.")
 
 

@@ -450,7 +450,11 @@ def resolve(payment_id: int) -> Response | str | tuple[str, int]:
         return render_template("billing/resolve.html", **page), 422 if form.is_submitted() else 200
     try:
         checkout.resolve_doubt(
-            payment, current_user, paid=form.decision.data == "paid", reason=form.reason.data
+            payment,
+            current_user,
+            paid=form.decision.data == "paid",
+            reason=form.reason.data,
+            amount_cents=form.amount.data,
         )
     except checkout.PaymentError as error:
         form.form_errors.append(str(error))

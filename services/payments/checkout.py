@@ -460,26 +460,39 @@ def may_resolve(payment: Payment, now: datetime | None = None) -> bool:
     return payment.anomaly is not None or (now or utcnow()) - payment.created_at >= EXPIRE_AFTER
 
 
-def resolve_doubt(payment: Payment, staff: Account, *, paid: bool, reason: str) -> None:
+def resolve_doubt(
+    payment: Payment,
+    staff: Account,
+    *,
+    paid: bool,
+    reason: str,
+    amount_cents: int | None = None,
+) -> None:
     """Close a payment in doubt as the bank's back office showed it: paid (with its ticket,
-    emailed to the family) or not paid (the reservation is released)."""
+    emailed to the family, for the amount the bank took) or not paid (the reservation is
+    released)."""
     payment = db.session.get(Payment, payment.id, with_for_update=True, populate_existing=True)
     if not may_resolve(payment):
         raise PaymentError("Ce paiement n'est pas en doute : interrogez la banque ou attendez.")
     reason = reason.strip()
     if not reason:
         raise PaymentError("Indiquez ce que la banque a confirmé.")
+    if paid and amount_cents is not None and amount_cents <= 0:
+        raise PaymentError("Le montant encaissé doit être positif.")
+    asked = payment.amount_cents
     now = utcnow()
     payment.status = PaymentStatus.PAID if paid else PaymentStatus.EXPIRED
     payment.settled_at = now
     payment.note = reason[:200]
     payment.recorded_by_id = staff.id  # the decision is the accountant's
     if paid:
+        payment.amount_cents = amount_cents or asked  # what the bank took, if it differs
         payment.paid_at = now
         payment.ticket_number = next_ticket_number(payment.school_id, now)
     audit.record(
         "payment.resolved", actor=staff, target=payment, school_id=payment.school_id,
-        data={"paid": paid, "reason": reason, "anomaly": payment.anomaly},
+        data={"paid": paid, "reason": reason, "anomaly": payment.anomaly,
+              "asked_cents": asked, "amount_cents": payment.amount_cents},
     )  # fmt: skip
     _announce(payment)
 

@@ -737,18 +737,23 @@ def test_a_payment_in_doubt_is_settled_by_hand_after_checking_the_bank(accountan
     assert f"{BASE}/paiements/{odd.id}/resoudre" in watch
     assert f"{BASE}/paiements/{fresh.id}/resoudre" not in watch  # the bank may still answer
 
-    def resolve(payment, decision: str, reason: str):
+    def resolve(payment, decision: str, reason: str, amount: str = ""):
         url = f"{BASE}/paiements/{payment.id}/resoudre"
-        data = {"csrf_token": token(accountant, url), "decision": decision, "reason": reason}
+        data = {"csrf_token": token(accountant, url), "decision": decision, "reason": reason,
+                "amount": amount}  # fmt: skip
         return accountant.post(url, data=data)
 
     assert resolve(odd, "paid", "").status_code == 422  # say what the bank showed
-    assert resolve(odd, "paid", "Encaissé 30,00 € le 29/11, autorisation 4411").status_code == 302
+    assert (
+        resolve(odd, "paid", "Encaissé 12,00 € le 29/11, autorisation 4411", "12,00").status_code
+        == 302
+    )
     assert resolve(silent, "not_paid", "Aucune opération chez PayFiP").status_code == 302
     refused = resolve(fresh, "not_paid", "Impatience")
     assert refused.status_code == 422 and "pas en doute" in refused.get_data(as_text=True)
     db.session.expire_all()
     assert odd.status is PaymentStatus.PAID and odd.ticket_number
+    assert odd.amount_cents == 1200  # what the bank took, not the 30,00 € asked
     assert silent.status is PaymentStatus.EXPIRED and silent.ticket_number is None
     assert fresh.status is PaymentStatus.PENDING
     ticket = db.session.scalars(db.select(OutboxMessage).filter_by(to=odd.payer_email)).one()
