@@ -184,7 +184,7 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
-    from cli import invoices, outbox, schools, seed, siecle, users, workflows
+    from cli import desk, invoices, outbox, schools, seed, siecle, users, workflows
     from cli import jobs as jobs_cli
     from cli import payments as payments_cli
 
@@ -195,6 +195,7 @@ def _register_cli(app: Flask) -> None:
         siecle.cli,
         invoices.cli,
         payments_cli.cli,
+        desk.cli,
         outbox.cli,
         jobs_cli.cli,
         workflows.cli,

@@ -10,6 +10,14 @@ from models.billing import (
     SandboxOperation,
     TicketCounter,
 )
+from models.desk import (
+    HelpAttachment,
+    HelpMessage,
+    HelpRequest,
+    MessageKind,
+    RequestCounter,
+    RequestStatus,
+)
 from models.outbox import Channel, DeliveryStatus, OutboxAttachment, OutboxMessage
 from models.people import Guardian, GuardianLink, Pupil
 from models.school import School
@@ -30,15 +38,21 @@ __all__ = [
     "DeliveryStatus",
     "Guardian",
     "GuardianLink",
+    "HelpAttachment",
+    "HelpMessage",
+    "HelpRequest",
     "InstanceStatus",
     "Invoice",
     "Membership",
+    "MessageKind",
     "OutboxAttachment",
     "OutboxMessage",
     "Payment",
     "PaymentMethod",
     "PaymentStatus",
     "Pupil",
+    "RequestCounter",
+    "RequestStatus",
     "Role",
     "SandboxOperation",
     "School",

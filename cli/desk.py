@@ -1,0 +1,57 @@
+"""`flask desk …`: the assistance desk's mail, from files (one-off imports, tests)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from cli.invoices import SchoolChoiceError, pick_school
+from extensions import db
+from services.desk.ingest import IngestResult, Outcome, ingest
+
+cli = click.Group("desk", help="The assistance desk: requests from families.")
+
+
+def mail_files(paths: tuple[Path, ...]) -> Iterator[Path]:
+    """Yield the messages named: .eml files, folders of them, or Maildirs (new/ and cur/)."""
+    for path in paths:
+        if path.is_file():
+            yield path
+            continue
+        maildir = [path / "new", path / "cur"]
+        folders = [folder for folder in maildir if folder.is_dir()] or [path]
+        for folder in folders:
+            for child in sorted(folder.iterdir()):
+                if child.is_file() and (folder in maildir or child.suffix.lower() == ".eml"):
+                    yield child
+
+
+@cli.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--school", "uai", help="The school's UAI (needed when Guichet serves several).")
+@click.option("--json", "as_json", is_flag=True, help="Print what happened to each file as JSON.")
+def ingest_command(paths: tuple[Path, ...], uai: str | None, as_json: bool) -> None:
+    """Ingest .eml files or Maildirs: each message becomes a request or joins its thread."""
+    try:
+        school = pick_school(uai)
+    except SchoolChoiceError as error:
+        click.echo(f"Import refusé : {error}", err=True)
+        click.get_current_context().exit(1)
+    report = []
+    for file in mail_files(paths):
+        try:
+            result = ingest(file.read_bytes(), school).as_dict()
+            db.session.commit()  # one message at a time: a bad one loses nothing else
+        except Exception as error:
+            db.session.rollback()
+            result = IngestResult(Outcome.ERROR, reason=str(error)[:300]).as_dict()
+        report.append({"file": str(file), **result})
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for line in report:
+        reference = f" {line['reference']}" if line["reference"] else ""
+        click.echo(f"{line['outcome']:9}{reference}  {line['file']}  ({line['reason']})")
