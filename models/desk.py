@@ -51,12 +51,15 @@ class HelpRequest(TimestampMixin, db.Model):
     requester_name: Mapped[str] = mapped_column(sa.String(200), default="", nullable=False)
     # The parent account, when the sender's address is the confirmed one of exactly one.
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    # The staff member working on it (None: in the common queue).
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     messages = relationship(
         "HelpMessage", back_populates="request", order_by="HelpMessage.id", lazy="selectin"
     )
-    account = relationship("Account")
+    account = relationship("Account", foreign_keys=[account_id])
+    assignee = relationship("Account", foreign_keys=[assignee_id])
     school = relationship("School")
 
 

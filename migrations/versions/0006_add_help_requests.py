@@ -46,11 +46,15 @@ def upgrade():
         sa.Column("requester_email", sa.String(length=254), nullable=False),
         sa.Column("requester_name", sa.String(length=200), nullable=False),
         sa.Column("account_id", sa.Integer(), nullable=True),
+        sa.Column("assignee_id", sa.Integer(), nullable=True),
         sa.Column("last_message_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["account_id"], ["accounts.id"], name=op.f("fk_help_requests_account_id_accounts")
+        ),
+        sa.ForeignKeyConstraint(
+            ["assignee_id"], ["accounts.id"], name=op.f("fk_help_requests_assignee_id_accounts")
         ),
         sa.ForeignKeyConstraint(
             ["school_id"], ["schools.id"], name=op.f("fk_help_requests_school_id_schools")
@@ -64,6 +68,9 @@ def upgrade():
         )
         batch_op.create_index(
             batch_op.f("ix_help_requests_requester_email"), ["requester_email"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_help_requests_assignee_id"), ["assignee_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_help_requests_school_id"), ["school_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_help_requests_status"), ["status"], unique=False)
@@ -134,6 +141,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_help_requests_status"))
         batch_op.drop_index(batch_op.f("ix_help_requests_school_id"))
         batch_op.drop_index(batch_op.f("ix_help_requests_requester_email"))
+        batch_op.drop_index(batch_op.f("ix_help_requests_assignee_id"))
         batch_op.drop_index(batch_op.f("ix_help_requests_account_id"))
 
     op.drop_table("help_requests")

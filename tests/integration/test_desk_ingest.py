@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from support import PASSWORD
+from support import PASSWORD, csrf_token, login
 
 from engine.clock import PARIS
 from extensions import db
-from models import HelpMessage, HelpRequest, RequestStatus
+from models import HelpMessage, HelpRequest, RequestStatus, Role
 from models.base import utcnow
 from services import parents
 from services.desk.ingest import Outcome, ingest
@@ -125,3 +125,53 @@ def test_a_maildir_is_read_from_new_and_cur(runner, school, tmp_path):
     report = run(runner, tmp_path)
     assert [line["outcome"] for line in report] == ["created", "created"]
     assert db.session.scalar(db.select(db.func.count(HelpMessage.id))) == 2
+
+
+# -- the accountants' queue -------------------------------------------------------------------
+
+
+@pytest.fixture
+def accountant(client, school, make_staff):
+    make_staff(role=Role.ACCOUNTANT, schools=[school])
+    assert login(client, "comptable@example.org").status_code == 302
+    return client
+
+
+def test_the_queue_lists_new_requests_and_shows_a_thread(accountant, school, runner):
+    run(runner, CORPUS / "03_iphone_base64_attachments.eml", CORPUS / "01_gmail_plain_utf8.eml")
+    page = accountant.get("/espace/assistance/").get_data(as_text=True)
+    assert "Nouvelles (2)" in page and "Les miennes (0)" in page
+    first = requests()[1]  # Camille's question
+    assert first.reference in page
+    assert "cantine" in accountant.get("/espace/assistance/?q=CANTINE").get_data(as_text=True)
+    thread = accountant.get(f"/espace/assistance/{first.reference}").get_data(as_text=True)
+    assert first.subject in thread and first.messages[0].visible_text.splitlines()[0] in thread
+    other = requests()[0]
+    piece = next(a for a in other.messages[0].attachments if a.filename.endswith(".pdf"))
+    download = accountant.get(f"/espace/assistance/{other.reference}/pieces/{piece.id}")
+    assert download.status_code == 200 and download.data == piece.data
+
+
+def test_the_queue_is_for_the_schools_accountants_only(
+    client, school, make_school, make_staff, runner
+):
+    [line] = run(runner, CORPUS / "01_gmail_plain_utf8.eml")
+    other = make_school(uai="0360010R", name="Lycée Jean Giraudoux")
+    make_staff(email="autre@example.org", role=Role.ACCOUNTANT, schools=[other])
+    db.session.commit()
+    login(client, "autre@example.org")
+    assert "Nouvelles (0)" in client.get("/espace/assistance/").get_data(as_text=True)
+    assert client.get(f"/espace/assistance/{line['reference']}").status_code == 404
+    client.post("/deconnexion", data={"csrf_token": csrf_token(client, "/espace/")})
+    assert client.get("/espace/assistance/").status_code == 302  # signed out: sign in first
+
+
+def test_a_parent_never_sees_the_queue(client, school, make_pupil, make_guardian, runner):
+    [line] = run(runner, CORPUS / "01_gmail_plain_utf8.eml")
+    pupil = make_pupil(school, "2415301", "MOREAU", "Léa")
+    camille = make_guardian(school, "880301", "MOREAU", "Camille", (pupil, True))
+    parents.create_parent_account([camille], "c.moreau", PASSWORD)
+    db.session.commit()
+    assert login(client, "c.moreau").status_code == 302
+    assert client.get("/espace/assistance/").status_code == 403
+    assert client.get(f"/espace/assistance/{line['reference']}").status_code == 403
