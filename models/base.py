@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,6 +13,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 def utcnow() -> datetime:
     """Return the current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
+
+
+def str_enum(enum_class: type[enum.Enum]) -> sa.Enum:
+    """Store an enum as its values in a VARCHAR(20), portable across SQLite and PostgreSQL."""
+    return sa.Enum(
+        enum_class, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class UTCDateTime(sa.types.TypeDecorator):

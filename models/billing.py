@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
-from models.base import TimestampMixin, UTCDateTime
+from models.base import TimestampMixin, UTCDateTime, str_enum
 
 
 class Invoice(TimestampMixin, db.Model):
@@ -94,12 +94,6 @@ _METHOD_LABELS = {
 }
 
 
-def _enum(enum_class: type[enum.StrEnum]) -> sa.Enum:
-    return sa.Enum(
-        enum_class, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
-    )
-
-
 class Payment(TimestampMixin, db.Model):
     """Money towards one invoice: an online attempt (one bank operation) or an offline one."""
 
@@ -118,8 +112,8 @@ class Payment(TimestampMixin, db.Model):
     invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
     guardian_id: Mapped[int | None] = mapped_column(sa.ForeignKey("guardians.id"), index=True)
-    method: Mapped[PaymentMethod] = mapped_column(_enum(PaymentMethod), nullable=False)
-    status: Mapped[PaymentStatus] = mapped_column(_enum(PaymentStatus), nullable=False)
+    method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod), nullable=False)
+    status: Mapped[PaymentStatus] = mapped_column(str_enum(PaymentStatus), nullable=False)
     amount_cents: Mapped[int] = mapped_column(nullable=False)
     # Online attempts: our reference (refdet) and the bank's operation id (idOp).
     refdet: Mapped[str | None] = mapped_column(sa.String(30), unique=True)

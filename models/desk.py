@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
-from models.base import TimestampMixin, UTCDateTime, utcnow
+from models.base import TimestampMixin, UTCDateTime, str_enum, utcnow
 
 
 class RequestStatus(enum.StrEnum):
@@ -29,12 +29,6 @@ class MessageKind(enum.StrEnum):
     NOTE = "note"  # internal, never sent
 
 
-def _enum(enum_class: type[enum.StrEnum]) -> sa.Enum:
-    return sa.Enum(
-        enum_class, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
-    )
-
-
 class HelpRequest(TimestampMixin, db.Model):
     """A family's request for help, with the thread of messages about it."""
 
@@ -44,7 +38,7 @@ class HelpRequest(TimestampMixin, db.Model):
     reference: Mapped[str] = mapped_column(sa.String(20), unique=True, nullable=False)
     school_id: Mapped[int] = mapped_column(sa.ForeignKey("schools.id"), index=True)
     status: Mapped[RequestStatus] = mapped_column(
-        _enum(RequestStatus), default=RequestStatus.NEW, nullable=False, index=True
+        str_enum(RequestStatus), default=RequestStatus.NEW, nullable=False, index=True
     )
     subject: Mapped[str] = mapped_column(sa.String(300), nullable=False)
     requester_email: Mapped[str] = mapped_column(sa.String(254), nullable=False, index=True)
@@ -70,7 +64,7 @@ class HelpMessage(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(sa.ForeignKey("help_requests.id"), index=True)
-    kind: Mapped[MessageKind] = mapped_column(_enum(MessageKind), nullable=False)
+    kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind), nullable=False)
     message_id: Mapped[str | None] = mapped_column(sa.String(300), unique=True)
     sender_email: Mapped[str] = mapped_column(sa.String(254), default="", nullable=False)
     sender_name: Mapped[str] = mapped_column(sa.String(200), default="", nullable=False)

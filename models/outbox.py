@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from extensions import db
-from models.base import TimestampMixin, UTCDateTime
+from models.base import TimestampMixin, UTCDateTime, str_enum
 
 
 class Channel(enum.StrEnum):
@@ -28,12 +28,6 @@ class DeliveryStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-def _enum(cls: type[enum.Enum]) -> sa.Enum:
-    return sa.Enum(
-        cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]
-    )
-
-
 class OutboxMessage(TimestampMixin, db.Model):
     """One outgoing message: who, what, when, and how its delivery went."""
 
@@ -41,14 +35,14 @@ class OutboxMessage(TimestampMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("schools.id"), index=True)
-    channel: Mapped[Channel] = mapped_column(_enum(Channel), nullable=False)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel), nullable=False)
     to: Mapped[str] = mapped_column(sa.String(254), nullable=False, index=True)
     subject: Mapped[str] = mapped_column(sa.String(300), default="", nullable=False)
     body: Mapped[str] = mapped_column(sa.Text, nullable=False)
     html: Mapped[str | None] = mapped_column(sa.Text)
     template: Mapped[str | None] = mapped_column(sa.String(100))
     status: Mapped[DeliveryStatus] = mapped_column(
-        _enum(DeliveryStatus), default=DeliveryStatus.QUEUED, nullable=False, index=True
+        str_enum(DeliveryStatus), default=DeliveryStatus.QUEUED, nullable=False, index=True
     )
     attempts: Mapped[int] = mapped_column(default=0, nullable=False)
     error: Mapped[str | None] = mapped_column(sa.Text)

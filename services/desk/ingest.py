@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from engine.clock import PARIS
 from extensions import db
@@ -23,6 +22,7 @@ from models import (
 )
 from models.base import utcnow
 from services import audit
+from services.counters import next_number
 from services.desk.mail import IncomingMail, parse_message, reference_in, visible_text
 
 
@@ -161,15 +161,4 @@ def _add_message(request: HelpRequest, mail: IncomingMail) -> HelpMessage:
 def next_reference(now: datetime) -> str:
     """Give the next request reference of the year, DEM-2026-000123 (locked counter row)."""
     year = now.astimezone(PARIS).year
-    counter = db.session.get(RequestCounter, year, with_for_update=True)
-    if counter is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(RequestCounter(year=year, last=0))
-        except IntegrityError:
-            pass  # created by a concurrent ingestion: lock theirs
-        counter = db.session.get(RequestCounter, year, with_for_update=True, populate_existing=True)
-    assert counter is not None  # noqa: S101 - inserted above
-    counter.last += 1
-    db.session.flush()
-    return f"DEM-{year}-{counter.last:06d}"
+    return f"DEM-{year}-{next_number(RequestCounter, year=year):06d}"

@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
 from engine.templates import euros
 from extensions import db
@@ -35,6 +34,7 @@ from models import (
 from models.base import utcnow
 from services import audit
 from services.billing import MIN_ONLINE_CENTS, balance_of, may_pay, why_not_payable
+from services.counters import next_number
 from services.payments.gateway import (
     EXPIRE_AFTER,
     PARIS,
@@ -338,20 +338,7 @@ def _doubt(payment: Payment, reason: str) -> None:
 def next_ticket_number(school_id: int, paid_at: datetime) -> str:
     """Give the next ticket number of a school for the year of a payment (2026-000042)."""
     year = paid_at.astimezone(PARIS).year
-    counter = db.session.get(TicketCounter, (school_id, year), with_for_update=True)
-    if counter is None:
-        try:
-            with db.session.begin_nested():
-                db.session.add(TicketCounter(school_id=school_id, year=year, last=0))
-        except IntegrityError:
-            pass  # another payment created it first: lock theirs
-        counter = db.session.get(
-            TicketCounter, (school_id, year), with_for_update=True, populate_existing=True
-        )
-    assert counter is not None  # noqa: S101 - inserted above
-    counter.last += 1
-    db.session.flush()
-    return f"{year}-{counter.last:06d}"
+    return f"{year}-{next_number(TicketCounter, school_id=school_id, year=year):06d}"
 
 
 def _announce(payment: Payment) -> None:

@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
+from engine.clock import PARIS  # re-exported: the bank's dates are Paris time
 
 REFDET_PATTERN = re.compile(r"[A-Za-z0-9]{1,30}")
 OBJET_PATTERN = re.compile(r"[A-Za-z0-9 ]{0,100}")
