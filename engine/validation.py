@@ -466,10 +466,28 @@ class _Checker:
                         "bad-pattern",
                         f"pattern is not a valid regular expression ({err}); fix it",
                     )
-            if ftype == "choice":
+            if ftype == "choice" and isinstance(spec["choices"], str):
+                self._choice_source([*path, "choices"], spec["choices"], settings, scope)
+            elif ftype == "choice":
                 values = [c["value"] for c in spec["choices"]]
                 if len(values) != len(set(map(repr, values))):
                     self.report([*path, "choices"], "duplicate-choice", "two choices share a value")
+
+    def _choice_source(
+        self, path: list[PathPart], text: str, settings: Mapping[str, Any], scope: _Scope
+    ) -> None:
+        """Check choices read from a name: known, and a list of {value, label} if a setting."""
+        guard = self._guard(path, text, scope)
+        if guard is None or len(guard.name_paths) != 1 or guard.names[0] != text.strip():
+            if guard is not None:
+                self.report(path, "bad-choices", "choices must name one list, such as settings.x")
+            return
+        name_path = guard.name_paths[0]
+        if name_path[0] != "settings" or len(name_path) != 2 or name_path[1] not in settings:
+            return  # given or computed data: its shape is known only at run time
+        problem = choice_list_problem(settings[name_path[1]])
+        if problem:
+            self.report(path, "bad-choices", f"setting {name_path[1]!r} {problem}")
 
     def _bound(self, path: list[PathPart], value: Any, ftype: str, scope: _Scope) -> None:
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -716,3 +734,17 @@ def _closure(start: set[str], edges: Mapping[str, set[str]]) -> set[str]:
 def _find_name(text: str, name: str) -> int:
     match = re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", text)
     return match.start() if match else 0
+
+
+def choice_list_problem(value: Any) -> str | None:
+    """Explain why a value is not a list of choices ({value, label} items), or return None."""
+    if not isinstance(value, list) or not value:
+        return "must be a non-empty list of {value, label} items"
+    values = []
+    for item in value:
+        if not isinstance(item, Mapping) or set(item) != {"value", "label"}:
+            return "must hold only {value, label} items"
+        values.append(repr(item["value"]))
+    if len(values) != len(set(values)):
+        return "has two choices with the same value"
+    return None

@@ -6,11 +6,13 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from markupsafe import Markup
 
 from engine.definition import Bound, Field, Step
+from engine.errors import GuardError
 from engine.guards import Clock, Guard, Scope
 from engine.templates import render
 
@@ -107,6 +109,29 @@ def _bound(bound: Bound | None, scope: Scope) -> Any:
     return bound
 
 
+@lru_cache(maxsize=256)
+def _choice_source(text: str) -> Guard:
+    return Guard.parse(text)
+
+
+def _options(field: Field, scope: Scope) -> Mapping[str, Any]:
+    """Return the field's options, with choices read from a name resolved to their list."""
+    source = field.options.get("choices")
+    if not isinstance(source, str):
+        return field.options
+    try:
+        value = _choice_source(source).evaluate(scope)
+    except GuardError:
+        log.warning("choices %r could not be read: showing none", source)
+        value = None
+    choices = [
+        {"value": item["value"], "label": item["label"]}
+        for item in value or ()
+        if isinstance(item, Mapping) and "value" in item and "label" in item
+    ]
+    return {**field.options, "choices": choices}
+
+
 def field_view(
     field: Field,
     data: Mapping[str, Any],
@@ -146,7 +171,7 @@ def field_view(
         default=None if field.secret else data.get(field.name, field.default),
         min=lo,
         max=hi,
-        options=field.options,
+        options=_options(field, scope),
         secret=field.secret,
         items=items,
     )

@@ -367,6 +367,7 @@ def _signature(view: StepView) -> Hashable:
     # so they are part of the key; a step without such data shares one class.
     return tuple(
         (f.name, str(f.label), f.required, repr(f.min), repr(f.max), repr(f.default),
+         repr(f.options.get("choices")),
          tuple((str(i.label), repr(i.min), repr(i.max), repr(i.default)) for i in f.items or ()))
         for f in view.fields
     )  # fmt: skip
