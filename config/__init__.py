@@ -73,6 +73,20 @@ class Config:
         self.PAYFIP_SOAP_URL = _env("PAYFIP_SOAP_URL")
         self.PAYFIP_PAYMENT_URL = _env("PAYFIP_PAYMENT_URL")
         self.PAYFIP_TIMEOUT_SECONDS = _env_int("PAYFIP_TIMEOUT_SECONDS", 10)
+        # The assistance desk: the agent comptable's mailbox (replies come from it and go
+        # back to it), read over IMAP by `flask desk fetch` when DESK_IMAP_HOST is set.
+        self.DESK_ADDRESS = _env("DESK_ADDRESS", "Agent comptable <comptable@example.org>")
+        self.DESK_IMAP_HOST = _env("DESK_IMAP_HOST")
+        self.DESK_IMAP_SECURITY = _env("DESK_IMAP_SECURITY", "ssl")  # ssl, starttls or none
+        self.DESK_IMAP_PORT = _env_int(
+            "DESK_IMAP_PORT", 993 if self.DESK_IMAP_SECURITY == "ssl" else 143
+        )
+        self.DESK_IMAP_USER = _env("DESK_IMAP_USER")
+        self.DESK_IMAP_PASSWORD = _env("DESK_IMAP_PASSWORD")
+        self.DESK_IMAP_FOLDER = _env("DESK_IMAP_FOLDER", "INBOX")
+        self.DESK_IMAP_CA_FILE = _env("DESK_IMAP_CA_FILE")  # a private CA; default: the system's
+        self.DESK_IMAP_TIMEOUT_SECONDS = _env_int("DESK_IMAP_TIMEOUT_SECONDS", 30)
+        self.DESK_SCHOOL_UAI = _env("DESK_SCHOOL_UAI")  # whose mailbox it is, if several schools
         self.RATELIMIT_STORAGE_URI = _env("RATELIMIT_STORAGE_URI", "memory://")
         self.RATELIMIT_HEADERS_ENABLED = True
         self.RATELIMIT_LOGIN = _env("RATELIMIT_LOGIN", "10 per minute")
@@ -183,6 +197,11 @@ class ProductionConfig(Config):
                     "PUBLIC_URL must be the https:// address parents use: PayFiP sends them "
                     "and its notifications back there."
                 )
+        if self.DESK_IMAP_HOST and self.DESK_IMAP_SECURITY not in ("ssl", "starttls"):
+            raise ConfigError(
+                "DESK_IMAP_SECURITY must be ssl or starttls in production: the mailbox "
+                "password and families' mail must not cross the network in clear."
+            )
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -48,12 +48,21 @@ class HelpRequest(TimestampMixin, db.Model):
     # The staff member working on it (None: in the common queue).
     assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # How it came: "email" (the mailbox) or "formulaire" (Contacter l'assistance).
+    channel: Mapped[str] = mapped_column(sa.String(20), default="email", nullable=False)
+    # A category of workflows/assistance.yaml (paiement, facture…); none for an email.
+    category: Mapped[str | None] = mapped_column(sa.String(40))
+    invoice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
+    # When the school first answered: the first-response target stops counting there.
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     messages = relationship(
         "HelpMessage", back_populates="request", order_by="HelpMessage.id", lazy="selectin"
     )
     account = relationship("Account", foreign_keys=[account_id])
     assignee = relationship("Account", foreign_keys=[assignee_id])
+    invoice = relationship("Invoice")
     school = relationship("School")
 
 
@@ -72,8 +81,14 @@ class HelpMessage(db.Model):
     text: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
     visible_text: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    # The staff member who wrote a reply or a note, or the parent who used the form.
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    # A reply's email in the outbox: whether it has left yet.
+    outbox_message_id: Mapped[int | None] = mapped_column(sa.ForeignKey("outbox_messages.id"))
 
     request = relationship("HelpRequest", back_populates="messages")
+    author = relationship("Account")
+    outbox_message = relationship("OutboxMessage")
     attachments = relationship("HelpAttachment", back_populates="message", lazy="selectin")
 
 

@@ -47,6 +47,8 @@ class OutboxMessage(TimestampMixin, db.Model):
     attempts: Mapped[int] = mapped_column(default=0, nullable=False)
     error: Mapped[str | None] = mapped_column(sa.Text)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Extra email headers: Message-ID, In-Reply-To, References, Reply-To (desk replies).
+    headers: Mapped[dict[str, str] | None] = mapped_column(sa.JSON)
 
     attachments: Mapped[list[OutboxAttachment]] = relationship(
         back_populates="message", cascade="all, delete-orphan"

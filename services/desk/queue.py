@@ -9,8 +9,17 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from extensions import db
-from models import Account, HelpAttachment, HelpMessage, HelpRequest, Invoice, RequestStatus
+from models import (
+    Account,
+    HelpAttachment,
+    HelpMessage,
+    HelpRequest,
+    Invoice,
+    Pupil,
+    RequestStatus,
+)
 from services.billing import family_invoices as invoices_of
+from services.billing import family_pupil_ids
 
 
 class Box(enum.StrEnum):
@@ -101,3 +110,17 @@ def family_invoices(request: HelpRequest) -> list[Invoice]:
     if request.account is None:
         return []
     return [i for i in invoices_of(request.account) if i.school_id == request.school_id]
+
+
+def family_children(request: HelpRequest) -> list[Pupil]:
+    """Return the pupils of the linked parent in the request's school."""
+    if request.account_id is None:
+        return []
+    query = (
+        sa.select(Pupil)
+        .where(
+            Pupil.id.in_(family_pupil_ids(request.account)), Pupil.school_id == request.school_id
+        )
+        .order_by(Pupil.last_name, Pupil.first_name)
+    )
+    return list(db.session.scalars(query))
