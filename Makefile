@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi.py
 
-.PHONY: run test lint format bench install assets browser db requirements worker clean
+.PHONY: run test lint format bench install assets browser mailserver db requirements worker clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: run 'sudo apt-get install chromium' (browser tests will be skipped)"; fi; }
 
+# Debian's Dovecot: the IMAP tests start their own server with it (never the system's).
+mailserver:
+	@command -v dovecot >/dev/null 2>&1 || test -x /usr/sbin/dovecot || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else echo "dovecot is missing: run 'sudo apt-get install dovecot-imapd' (IMAP tests will be skipped)"; fi; }
+
 db: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed demo --if-empty
@@ -40,7 +46,7 @@ run: install assets db
 worker: install
 	$(BIN)/flask jobs worker --with-scheduler
 
-test: install assets browser
+test: install assets browser mailserver
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install

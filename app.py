@@ -139,6 +139,7 @@ def _register_blueprints(app: Flask) -> None:
     from views import (
         account,
         admin,
+        assistance,
         auth,
         billing,
         desk,
@@ -164,6 +165,7 @@ def _register_blueprints(app: Flask) -> None:
         public.bp,
         auth.bp,
         account.bp,
+        assistance.bp,
         staff.bp,
         admin.bp,
         billing.bp,

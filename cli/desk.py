@@ -1,15 +1,21 @@
-"""`flask desk …`: the assistance desk's mail, from files (one-off imports, tests)."""
+"""`flask desk …`: the assistance desk's mail, from its IMAP mailbox or from files."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
+from flask import current_app
 
 from cli.invoices import SchoolChoiceError, pick_school
 from extensions import db
+from jobs import enqueue
+from jobs.desk import fetch_mailbox as fetch_job
+from jobs.desk import mailbox_school
+from services.desk.imap import ImapSettings, MailboxError, fetch_mailbox
 from services.desk.ingest import IngestResult, Outcome, ingest
 
 cli = click.Group("desk", help="The assistance desk: requests from families.")
@@ -49,9 +55,44 @@ def ingest_command(paths: tuple[Path, ...], uai: str | None, as_json: bool) -> N
             db.session.rollback()
             result = IngestResult(Outcome.ERROR, reason=str(error)[:300]).as_dict()
         report.append({"file": str(file), **result})
+    print_report(report, as_json, lambda line: line["file"])
+
+
+@cli.command("fetch")
+@click.option(
+    "--school", "uai", help="The school's UAI (default: DESK_SCHOOL_UAI, or the only one)."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print what happened to each message as JSON."
+)
+@click.option("--enqueue", "queue", is_flag=True, help="Queue the job for a worker instead.")
+def fetch_command(uai: str | None, as_json: bool, queue: bool) -> None:
+    """Read the unread messages of the desk's IMAP mailbox (DESK_IMAP_*) into requests."""
+    try:
+        settings = ImapSettings.from_config(current_app.config)
+        school = mailbox_school(uai)
+        if queue:
+            enqueue(fetch_job, school.uai)
+            db.session.commit()  # jobs leave on commit
+            click.echo(f"Relève de {settings.user}@{settings.host} mise en file d'attente.")
+            return
+        results = fetch_mailbox(settings, school)
+    except (MailboxError, SchoolChoiceError) as error:
+        click.echo(f"Relève impossible : {error}", err=True)
+        click.get_current_context().exit(1)
+    if not results and not as_json:
+        click.echo(f"Aucun message non lu dans {settings.folder}.")
+    report = [fetched.as_dict() for fetched in results]
+    print_report(report, as_json, lambda line: f"UID {line['uid']}")
+
+
+def print_report(
+    report: list[dict[str, Any]], as_json: bool, source: Callable[[dict[str, Any]], str]
+) -> None:
+    """Print one line per message (outcome, request, where it came from, why), or JSON."""
     if as_json:
         click.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return
     for line in report:
         reference = f" {line['reference']}" if line["reference"] else ""
-        click.echo(f"{line['outcome']:9}{reference}  {line['file']}  ({line['reason']})")
+        click.echo(f"{line['outcome']:9}{reference}  {source(line)}  ({line['reason']})")

@@ -741,9 +741,12 @@ def choice_list_problem(value: Any) -> str | None:
     if not isinstance(value, list) or not value:
         return "must be a non-empty list of {value, label} items"
     values = []
-    for item in value:
+    for number, item in enumerate(value, start=1):
         if not isinstance(item, Mapping) or set(item) != {"value", "label"}:
-            return "must hold only {value, label} items"
+            return (
+                f"must hold only {{value, label}} items, but item {number} is not one "
+                "(quote a label that holds a comma)"
+            )
         values.append(repr(item["value"]))
     if len(values) != len(set(values)):
         return "has two choices with the same value"

@@ -39,4 +39,9 @@ class ReplyForm(FlaskForm):
 class AssignForm(FlaskForm):
     """Hand the request to a colleague of the school."""
 
-    colleague = SelectField("Confier à", coerce=int, validate_choice=True)
+    colleague = SelectField(
+        "Confier à",
+        coerce=int,
+        invalid_choice_message="Choisissez une personne de la liste.",
+        invalid_value_message="Choisissez une personne de la liste.",
+    )

@@ -251,8 +251,23 @@ def _build_choice(spec: Input) -> dict[str, UnboundField]:
             if not spec.required or spec.default is None
             else choices
         )
-        return {spec.name: SelectField(validators=validators, validate_choice=True, **kw)}
-    return {spec.name: RadioField(validators=validators, **kw)}
+        return {
+            spec.name: SelectField(
+                validators=validators,
+                validate_choice=True,
+                invalid_choice_message=message,
+                invalid_value_message=message,
+                **kw,
+            )
+        }
+    return {
+        spec.name: RadioField(
+            validators=validators,
+            invalid_choice_message=message,
+            invalid_value_message=message,
+            **kw,
+        )
+    }
 
 
 def _build_checkbox(spec: Input) -> dict[str, UnboundField]:

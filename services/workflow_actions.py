@@ -11,6 +11,7 @@ from flask import current_app
 from engine import ActionRegistry
 from engine.demo import register_demo_actions
 from services.activation_actions import register_parent_actions
+from services.desk.form_actions import register_desk_actions
 from services.mail import send_email
 from services.payments.actions import register_payment_actions
 from services.schools import current_school
@@ -66,4 +67,5 @@ def action_registry() -> ActionRegistry:
     register_demo_actions(registry, send_code_sms=_send_code_sms, send_mail=_send_demo_mail)
     register_parent_actions(registry)
     register_payment_actions(registry)
+    register_desk_actions(registry)
     return registry

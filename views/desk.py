@@ -15,6 +15,7 @@ from forms.desk import AssignForm, DeskActionForm, NoteForm, ReplyForm
 from models import Account, HelpRequest
 from services.desk import actions, queue
 from services.desk.actions import DESK_ROLES, DeskActionError
+from services.desk.desk_settings import desk_settings, response_time
 from views.staff import roles_required
 
 bp = Blueprint("desk", __name__, url_prefix="/espace/assistance")
@@ -29,14 +30,28 @@ def _school_ids() -> list[int]:
 @bp.get("/")
 @desk_required
 def inbox() -> str:
-    """List the requests of one box (new, mine, waiting, closed), with every box's count."""
+    """List one box of requests and tasks (to take, mine…), with every box's count."""
     try:
         box = queue.Box(request.args.get("liste", queue.Box.NEW.value))
+        kind = queue.Kind(request.args["type"]) if request.args.get("type") else None
     except ValueError:
         abort(404)
-    search = request.args.get("q", "").strip()[:100]
-    page = queue.queue(_school_ids(), current_user, box, search)
-    return render_template("desk/inbox.html", page=page, boxes=list(queue.Box), search=search)
+    categories = desk_settings().categories
+    category = request.args.get("categorie") or None
+    filters = queue.Filters(
+        search=request.args.get("q", "").strip()[:100],
+        kind=kind,
+        category=category if category in categories else None,
+    )
+    page = queue.queue(_school_ids(), current_user, box, filters)
+    return render_template(
+        "desk/inbox.html",
+        page=page,
+        boxes=list(queue.Box),
+        filters=filters,
+        categories=categories,
+        kinds=queue.Kind,
+    )
 
 
 def _request(reference: str) -> HelpRequest:
@@ -59,9 +74,12 @@ def _thread_page(found: HelpRequest, reply_form: ReplyForm, note_form: NoteForm)
     assign_form.colleague.choices = [
         SelectChoice(c.id, c.name) for c in actions.colleagues(found) if c.id != found.assignee_id
     ]
+    settings = desk_settings()
     return render_template(
         "desk/thread.html",
         help=found,
+        category_label=settings.categories.get(found.category or ""),
+        sla=response_time(found, settings),
         invoices=queue.family_invoices(found),
         children=queue.family_children(found),
         reply_form=reply_form,

@@ -163,7 +163,7 @@ class StepPage(MethodView):
     def after(self, row: WorkflowInstance) -> str:
         if self.audience == "staff" and not self.acts_now(row):
             flash("La tâche est traitée.", "success")
-            return url_for("tasks.task_list")
+            return url_for("desk.inbox")
         return self.landing(row)
 
     def landing(self, row: WorkflowInstance) -> str:
@@ -353,15 +353,9 @@ tasks_bp.add_url_rule(
 
 @tasks_bp.get("/")
 @staff_required
-def task_list() -> str:
-    """List the tasks waiting in the queues of the staff member's roles."""
-    waiting = tasks.tasks_for(current_user)
-    mine = [t for t in waiting if t.claimed_by_id == current_user.id]
-    free = [t for t in waiting if t.claimed_by_id is None]
-    others = [t for t in waiting if t.claimed_by_id not in (None, current_user.id)]
-    return render_template(
-        "tasks/index.html", mine=mine, free=free, others=others, describe=tasks.describe_task
-    )
+def task_list() -> Response:
+    """Tasks live in the staff inbox, beside the families' requests."""
+    return redirect(url_for("desk.inbox", type="taches"))
 
 
 @tasks_bp.post("/<public_id>/evenement/<event>")
@@ -388,7 +382,7 @@ def release(public_id: str) -> Response:
     row = _task(public_id)
     tasks.release(row)
     flash("La tâche est remise dans la file.", "info")
-    return redirect(url_for("tasks.task_list"))
+    return redirect(url_for("desk.inbox"))
 
 
 @tasks_bp.get("/<public_id>/fichiers/<file_id>")

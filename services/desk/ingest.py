@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,9 +51,34 @@ class IngestResult:
         return {"outcome": self.outcome.value, "reference": self.reference, "reason": self.reason}
 
 
+MESSAGE_ID_MAX = 300  # the column's size; a longer Message-ID is kept as its digest
+ADDRESS_MAX = 254
+
+
+def stored_id(message_id: str) -> str:
+    """Return how a Message-ID is kept: as is, or a digest when too long for the column."""
+    if len(message_id) <= MESSAGE_ID_MAX:
+        return message_id
+    return "sha256:" + hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
+
+
+def _storable(mail: IncomingMail) -> IncomingMail:
+    """Fit what the database keeps: no NUL characters, ids and addresses within columns."""
+    return dataclasses.replace(
+        mail,
+        message_id=stored_id(mail.message_id) if mail.message_id else mail.message_id,
+        in_reply_to=stored_id(mail.in_reply_to) if mail.in_reply_to else None,
+        references=tuple(stored_id(i) for i in mail.references),
+        sender_address=mail.sender_address[:ADDRESS_MAX],
+        sender_name=mail.sender_name.replace("\x00", ""),
+        subject=mail.subject.replace("\x00", ""),
+        text=mail.text.replace("\x00", ""),
+    )
+
+
 def ingest(raw: bytes, school: School) -> IngestResult:
     """Record one email: a new request, a message of the one it answers, or nothing."""
-    mail = parse_message(raw)
+    mail = _storable(parse_message(raw))
     if mail.auto_generated:
         return IngestResult(Outcome.IGNORED, reason=mail.reason or "message automatique")
     if mail.message_id and _known(mail.message_id):

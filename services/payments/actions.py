@@ -24,7 +24,7 @@ def register_payment_actions(registry: ActionRegistry) -> None:
         row = db.session.scalars(
             db.select(WorkflowInstance).filter_by(public_id=ctx.instance_id or "")
         ).first()
-        account = _applicant_account(row.applicant if row else None)
+        account = applicant_account(row.applicant if row else None)
         invoice = ctx.data.get("facture") or {}
         ctx.set("paiement", None)
         if account is None or not isinstance(invoice.get("id"), int):
@@ -53,7 +53,8 @@ def register_payment_actions(registry: ActionRegistry) -> None:
         ctx.set("reste_apres", remaining if isinstance(remaining, int) else None)
 
 
-def _applicant_account(applicant: str | None) -> Account | None:
+def applicant_account(applicant: str | None) -> Account | None:
+    """Return the account an instance's applicant names ("account:12"), if any."""
     if not applicant or not applicant.startswith("account:"):
         return None
     try:

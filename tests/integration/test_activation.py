@@ -276,9 +276,8 @@ def test_the_secretariat_checks_an_identity_and_the_parent_resumes(client, famil
     login(staff, "secretariat@example.org")
     row = visit.row()
     task = f"/espace/taches/{row.public_id}"
-    assert "Vérifier une identité — Hélène Robin" in staff.get("/espace/taches/").get_data(
-        as_text=True
-    )
+    inbox = staff.get("/espace/taches/", follow_redirects=True).get_data(as_text=True)
+    assert "Vérifier une identité — Hélène Robin" in inbox  # in the staff inbox, as a task
     assert "06 39 98 01 99" in staff.get(task).get_data(
         as_text=True
     ) or "+33639980199" in staff.get(task).get_data(as_text=True)

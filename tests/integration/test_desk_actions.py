@@ -74,7 +74,7 @@ def test_take_hand_over_and_release(staff, help_request):
     assert "Vous traitez cette demande." in page and "Traitée par <strong>Alice Martin" in page
     assert reload(ref).status is RequestStatus.OPEN
     inbox = alice_client.get("/espace/assistance/?liste=miennes").get_data(as_text=True)
-    assert ref in inbox and "Les miennes (1)" in inbox and "Nouvelles (0)" in inbox
+    assert ref in inbox and "Les miennes (1)" in inbox and "À prendre (0)" in inbox
 
     # Bruno cannot take it from under her: he is told who works on it.
     page = post(bruno_client, ref, "prendre").get_data(as_text=True)

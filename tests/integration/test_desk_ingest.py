@@ -140,7 +140,7 @@ def accountant(client, school, make_staff):
 def test_the_queue_lists_new_requests_and_shows_a_thread(accountant, school, runner):
     run(runner, CORPUS / "03_iphone_base64_attachments.eml", CORPUS / "01_gmail_plain_utf8.eml")
     page = accountant.get("/espace/assistance/").get_data(as_text=True)
-    assert "Nouvelles (2)" in page and "Les miennes (0)" in page
+    assert "À prendre (2)" in page and "Les miennes (0)" in page
     first = requests()[1]  # Camille's question
     assert first.reference in page
     assert "cantine" in accountant.get("/espace/assistance/?q=CANTINE").get_data(as_text=True)
@@ -160,7 +160,7 @@ def test_the_queue_is_for_the_schools_accountants_only(
     make_staff(email="autre@example.org", role=Role.ACCOUNTANT, schools=[other])
     db.session.commit()
     login(client, "autre@example.org")
-    assert "Nouvelles (0)" in client.get("/espace/assistance/").get_data(as_text=True)
+    assert "À prendre (0)" in client.get("/espace/assistance/").get_data(as_text=True)
     assert client.get(f"/espace/assistance/{line['reference']}").status_code == 404
     client.post("/deconnexion", data={"csrf_token": csrf_token(client, "/espace/")})
     assert client.get("/espace/assistance/").status_code == 302  # signed out: sign in first

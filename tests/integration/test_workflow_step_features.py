@@ -213,7 +213,7 @@ def test_staff_pages_never_redirect_nor_refresh(pages_app: Flask, client, make_s
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Contrôle de dossier-7" in html and "http-equiv" not in html
-    assert _submit(staff, task_url, avis="ok").headers["Location"] == "/espace/taches/"
+    assert _submit(staff, task_url, avis="ok").headers["Location"] == "/espace/assistance/"
     assert "Merci." in client.get(url).get_data(as_text=True)
 
 

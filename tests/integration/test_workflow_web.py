@@ -91,7 +91,7 @@ def test_family_and_accountant_complete_the_demo(demo_app, client, make_staff):
     staff = demo_app.test_client()
     signed_in = login(staff, "comptable@example.org")
     assert signed_in.status_code == 302, signed_in.get_data(as_text=True)[-2500:]
-    queue = staff.get("/espace/taches/").get_data(as_text=True)
+    queue = staff.get("/espace/assistance/").get_data(as_text=True)
     assert "Instruction de la demande de Hélène Robin" in queue
     task_url = f"/espace/taches/{row.public_id}"
     assert _post(staff, task_url, decision="accord", montant_accorde="100").status_code == 302
@@ -159,7 +159,8 @@ def test_staff_of_another_role_cannot_see_the_task(demo_app, client, make_staff)
     admin = demo_app.test_client()
     login(admin, "admin@example.org")
     row = db.session.scalars(db.select(WorkflowInstance)).one()
-    assert "Aucune tâche." in admin.get("/espace/taches/").get_data(as_text=True)
+    inbox = admin.get("/espace/taches/", follow_redirects=True).get_data(as_text=True)
+    assert "Rien dans cette liste" in inbox and "À prendre (0)" in inbox
     assert admin.get(f"/espace/taches/{row.public_id}").status_code == 403
     assert client.get(f"/espace/taches/{row.public_id}").status_code == 302  # not signed in
 
