@@ -10,13 +10,15 @@ from typing import Any
 import click
 from flask import current_app
 
-from cli.invoices import SchoolChoiceError, pick_school
 from extensions import db
 from jobs import enqueue
 from jobs.desk import fetch_mailbox as fetch_job
 from jobs.desk import mailbox_school
+from models import School
+from services.desk import queue
 from services.desk.imap import ImapSettings, MailboxError, fetch_mailbox
 from services.desk.ingest import IngestResult, Outcome, ingest
+from services.schools import SchoolChoiceError, pick_school
 
 cli = click.Group("desk", help="The assistance desk: requests from families.")
 
@@ -96,3 +98,28 @@ def print_report(
     for line in report:
         reference = f" {line['reference']}" if line["reference"] else ""
         click.echo(f"{line['outcome']:9}{reference}  {source(line)}  ({line['reason']})")
+
+
+@cli.command("list")
+@click.option("--school", "uai", help="The school's UAI (default: every school).")
+@click.option("--closed", is_flag=True, help="Include closed requests.")
+@click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
+def list_command(uai: str | None, closed: bool, as_json: bool) -> None:
+    """Print the queue: open requests (age against the target) and staff tasks."""
+    try:
+        schools = [pick_school(uai)] if uai else list(db.session.scalars(db.select(School)))
+    except SchoolChoiceError as error:
+        click.echo(f"Liste impossible : {error}", err=True)
+        click.get_current_context().exit(1)
+    items = queue.overview([s.id for s in schools], closed=closed)
+    if as_json:
+        click.echo(json.dumps([i.as_dict() for i in items], ensure_ascii=False, indent=2))
+        return
+    if not items:
+        click.echo("Aucune demande ni tâche en cours.")
+    for item in items:
+        late = " EN RETARD" if item.response and item.response.late else ""
+        waited = f"  attente {item.response.age}{late}" if item.response else ""
+        who = f"  {item.who}" if item.who else ""
+        by = f"  [{item.assignee}]" if item.assignee else ""
+        click.echo(f"{item.key:16} {item.status:25} {item.title}{who}{by}{waited}")

@@ -22,7 +22,7 @@ R = TypeVar("R", bound=Report)
 
 def run_import(
     load: Callable[[], R],
-    refused: type[Exception],
+    refused: type[Exception] | tuple[type[Exception], ...],
     *,
     as_json: bool,
     dry_run: bool,

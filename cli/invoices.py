@@ -10,32 +10,12 @@ import click
 from cli.imports import run_import
 from engine.templates import euros
 from extensions import db
-from models import School
 from services.invoice_import import InvoiceFileError, InvoiceReport, import_invoices
 from services.payments.gateway import PARIS
 from services.payments.reminders import send_reminders
-from services.schools import get_school
+from services.schools import SchoolChoiceError, pick_school
 
 cli = click.Group("invoices", help="The invoices (créances) of the families.")
-
-
-class SchoolChoiceError(InvoiceFileError):
-    """The command cannot tell which school the file is for."""
-
-
-def pick_school(uai: str | None) -> School:
-    """Return the school named by --school, or the only one Guichet serves."""
-    if uai:
-        school = get_school(uai.strip())
-        if school is None:
-            raise SchoolChoiceError(f"L'établissement {uai.strip().upper()} n'est pas déclaré.")
-        return school
-    schools = list(db.session.scalars(db.select(School).order_by(School.uai).limit(2)))
-    if not schools:
-        raise SchoolChoiceError("Aucun établissement déclaré : flask schools create d'abord.")
-    if len(schools) > 1:
-        raise SchoolChoiceError("Guichet sert plusieurs établissements : précisez --school UAI.")
-    return schools[0]
 
 
 @cli.command("import")
@@ -49,7 +29,7 @@ def import_command(file: Path, uai: str | None, as_json: bool, dry_run: bool) ->
         lambda: import_invoices(
             file.read_bytes(), pick_school(uai), actor_label="flask invoices import"
         ),
-        InvoiceFileError,
+        (InvoiceFileError, SchoolChoiceError),
         as_json=as_json,
         dry_run=dry_run,
         saved=lambda report: report.imported,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from cli.invoices import SchoolChoiceError, pick_school
 from engine.templates import euros
 from jobs.payments import check_due
 from services.accounting import day_payments, export_csv, paris_today
+from services.schools import SchoolChoiceError, pick_school
 
 cli = click.Group("payments", help="The payments made on the families' invoices.")
 

@@ -7,9 +7,9 @@ from collections import Counter
 
 from flask import current_app
 
-from cli.invoices import pick_school
 from models import School
 from services.desk import imap
+from services.schools import pick_school
 
 log = logging.getLogger(__name__)
 

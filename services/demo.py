@@ -9,6 +9,7 @@ from config import ROOT
 from extensions import db
 from models import Role, School
 from services.accounts import create_staff, find_by_login
+from services.desk.ingest import ingest
 from services.invoice_import import import_invoices
 from services.siecle_import import apply_exports, read_exports
 
@@ -23,6 +24,7 @@ DEMO_STAFF = (
 DEMO_SIECLE = ROOT / "demo" / "siecle"
 DEMO_PUPILS_FILE = DEMO_SIECLE / "ElevesSansAdresses.xml"
 DEMO_GUARDIANS_FILE = DEMO_SIECLE / "ResponsablesAvecAdresses.xml"
+DEMO_DESK = ROOT / "demo" / "desk"  # emails to the agent comptable, for the desk's queue
 
 
 @dataclass
@@ -50,6 +52,7 @@ def seed_demo(password: str) -> SeedReport:
         db.session.flush()
         _add_families(school)
         _add_invoices(school, date.today())
+        _add_help_requests(school)
     staff = []
     for email, name, role in DEMO_STAFF:
         existed = find_by_login(email) is not None
@@ -84,3 +87,8 @@ def _add_invoices(school: School, today: date) -> None:
     report = import_invoices("\n".join(lines).encode(), school, actor_label="flask seed demo")
     if not report.imported:
         raise RuntimeError(f"demo invoices rejected: {report}")
+
+
+def _add_help_requests(school: School) -> None:
+    for message in sorted(DEMO_DESK.glob("*.eml")):
+        ingest(message.read_bytes(), school)

@@ -67,3 +67,22 @@ def school_banner() -> SchoolBanner | None:
     )
     current_app.extensions["guichet_school_banner"] = (now, banner)
     return banner
+
+
+class SchoolChoiceError(ValueError):
+    """A command cannot tell which school it is for; the message is for staff."""
+
+
+def pick_school(uai: str | None) -> School:
+    """Return the school named (a command's --school), or the only one Guichet serves."""
+    if uai:
+        school = get_school(uai.strip())
+        if school is None:
+            raise SchoolChoiceError(f"L'établissement {uai.strip().upper()} n'est pas déclaré.")
+        return school
+    schools = list(db.session.scalars(db.select(School).order_by(School.uai).limit(2)))
+    if not schools:
+        raise SchoolChoiceError("Aucun établissement déclaré : flask schools create d'abord.")
+    if len(schools) > 1:
+        raise SchoolChoiceError("Guichet sert plusieurs établissements : précisez --school UAI.")
+    return schools[0]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from extensions import db
-from models import Account, InstanceStatus, Role, WorkflowInstance
+from models import Account, InstanceStatus, Membership, Role, WorkflowInstance
 from services.workflows import definition, step_view
 
 STAFF_ROLE_NAMES = {Role.ADMIN.value, Role.ACCOUNTANT.value}
@@ -58,6 +58,24 @@ def may_work_on(account: Account, row: WorkflowInstance) -> bool:
         return False
     role = row.assignee_role.removeprefix("role:")
     return any(m.school_id == row.school_id and m.role.value == role for m in account.memberships)
+
+
+def colleagues(row: WorkflowInstance) -> list[Account]:
+    """Return the staff who may take a task: its role, its school, still enabled."""
+    if row.assignee_role is None or row.school_id is None:
+        return []
+    role = row.assignee_role.removeprefix("role:")
+    query = (
+        sa.select(Account)
+        .join(Membership, Membership.account_id == Account.id)
+        .where(
+            Membership.school_id == row.school_id,
+            Membership.role == role,
+            Account.is_enabled.is_(True),
+        )
+        .order_by(Account.name)
+    )
+    return list(db.session.scalars(query))
 
 
 def claim(row: WorkflowInstance, account: Account) -> None:

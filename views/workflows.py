@@ -202,6 +202,9 @@ class StepPage(MethodView):
             answers=workflow_answers.answers(row) if self.audience == "staff" else [],
             step_title=lambda name: workflows.step_title(row, name),
             base_url=self.here(row),
+            colleagues=[c for c in tasks.colleagues(row) if c.id != row.claimed_by_id]
+            if self.audience == "staff"
+            else [],
         )
 
 
@@ -372,6 +375,21 @@ def claim(public_id: str) -> Response:
     row = _task(public_id)
     tasks.claim(row, current_user)
     flash("Vous traitez cette tâche.", "success")
+    return redirect(url_for("tasks.task", public_id=public_id))
+
+
+@tasks_bp.post("/<public_id>/confier")
+@staff_required
+def assign(public_id: str) -> Response:
+    """Hand a task to a colleague who holds its role in its school."""
+    row = _task(public_id)
+    chosen = request.form.get("colleague", "")
+    colleague = next((c for c in tasks.colleagues(row) if str(c.id) == chosen), None)
+    if colleague is None:
+        flash("Choisissez une personne de la liste.", "error")
+        return redirect(url_for("tasks.task", public_id=public_id))
+    tasks.assign(row, colleague)
+    flash(f"La tâche est confiée à {colleague.name}.", "success")
     return redirect(url_for("tasks.task", public_id=public_id))
 
 

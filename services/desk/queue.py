@@ -15,6 +15,7 @@ from models import (
     HelpAttachment,
     HelpMessage,
     HelpRequest,
+    InstanceStatus,
     Invoice,
     Pupil,
     RequestStatus,
@@ -188,6 +189,26 @@ def queue(
             counts[b] += sum(1 for t, _ in described if _task_in_box(b, staff, t))
         items += [_task_item(t, d) for t, d in described if _task_in_box(box, staff, t)]
     return QueuePage(box, items, counts)
+
+
+def overview(school_ids: Iterable[int], *, closed: bool = False) -> list[QueueItem]:
+    """Return every open request and staff task of the schools, oldest first (for a report)."""
+    schools = list(school_ids)
+    settings = desk_settings()
+    query = _request_query(schools, Filters())
+    if not closed:
+        query = query.where(HelpRequest.status != RequestStatus.CLOSED)
+    items = [
+        _request_item(r, settings)
+        for r in db.session.scalars(query.order_by(HelpRequest.created_at, HelpRequest.id))
+    ]
+    waiting = sa.select(WorkflowInstance).where(
+        WorkflowInstance.status == InstanceStatus.ACTIVE,
+        WorkflowInstance.assignee_role.is_not(None),
+        WorkflowInstance.school_id.in_(schools),
+    )
+    tasks = db.session.scalars(waiting.order_by(WorkflowInstance.updated_at))
+    return items + [_task_item(t, describe_task(t)) for t in tasks]
 
 
 def _request_item(request: HelpRequest, settings: DeskSettings) -> QueueItem:
