@@ -242,7 +242,7 @@ def test_family_on_a_phone_and_accountant_complete_the_demo(
     expect(heading(staff)).to_have_text("Demandes et tâches")
     expect(staff.get_by_role("link", name="À prendre (1)")).to_be_visible()
     waiting = staff.get_by_role("table")
-    waiting.get_by_role("link", name=re.compile("Instruction de la demande de Hélène Robin")).click()
+    waiting.get_by_role("link", name=re.compile("Instruction de la demande de Hélène")).click()
     expect(heading(staff)).to_have_text("Instruction de la demande de Hélène Robin")
     expect(staff.get_by_text("Demande de 120,50 € pour motif « cantine »")).to_be_visible()
     staff.get_by_role("button", name="Prendre la tâche").click()
