@@ -99,6 +99,8 @@ def open_request(
         headers={
             "Message-ID": f"<{message.message_id}>",
             "Reply-To": school.accountant_email or current_app.config["DESK_ADDRESS"],
+            # RFC 3834: an out-of-office answering this automatic message would loop.
+            "Auto-Submitted": "auto-replied",
         },
         help=request,
         text=text,

@@ -84,6 +84,7 @@ def test_a_parent_writes_and_the_accountant_answers(
     reference = re.search(r"DEM-\d{4}-\d{6}", parent.get_by_role("main").inner_text())[0]
     [ack] = smtp_server.messages
     assert ack["To"] == LINH_EMAIL and reference in ack["Subject"]
+    assert ack["Auto-Submitted"] == "auto-replied"
 
     # The accountant, at her desk.
     desk = new_page()

@@ -66,6 +66,7 @@ def test_a_parent_asks_about_an_invoice_with_a_receipt(client, family):
     assert request.reference in ack.subject
     assert "débitée deux fois" in ack.body and "agent comptable" in ack.body.lower()
     assert ack.headers["Reply-To"] == "agent-comptable@example.org"
+    assert ack.headers["Auto-Submitted"] == "auto-replied"  # no out-of-office ping-pong
 
     # Answering the acknowledgement threads back to the request, even without the reference.
     reply = (
