@@ -18,6 +18,7 @@ MODULES = (
     "bench.invoices_web",
     "bench.engine",
     "bench.siecle_import",
+    "bench.desk",
 )
 
 
