@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
+import sqlalchemy as sa
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -32,6 +34,22 @@ def find_by_login(login: str) -> Account | None:
     else:
         query = db.select(Account).where(Account.identifiant == login)
     return db.session.scalars(query).first()
+
+
+def staff_of(school_id: int, roles: Iterable[Role]) -> list[Account]:
+    """Return the enabled accounts holding one of these roles in a school, by name."""
+    query = (
+        sa.select(Account)
+        .join(Membership, Membership.account_id == Account.id)
+        .where(
+            Membership.school_id == school_id,
+            Membership.role.in_(list(roles)),
+            Account.is_enabled.is_(True),
+        )
+        .distinct()
+        .order_by(Account.name)
+    )
+    return list(db.session.scalars(query))
 
 
 def create_staff(

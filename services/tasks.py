@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from extensions import db
-from models import Account, InstanceStatus, Membership, Role, WorkflowInstance
+from models import Account, InstanceStatus, Role, WorkflowInstance
+from services.accounts import staff_of
 from services.workflows import definition, step_view
 
 STAFF_ROLE_NAMES = {Role.ADMIN.value, Role.ACCOUNTANT.value}
@@ -64,18 +65,11 @@ def colleagues(row: WorkflowInstance) -> list[Account]:
     """Return the staff who may take a task: its role, its school, still enabled."""
     if row.assignee_role is None or row.school_id is None:
         return []
-    role = row.assignee_role.removeprefix("role:")
-    query = (
-        sa.select(Account)
-        .join(Membership, Membership.account_id == Account.id)
-        .where(
-            Membership.school_id == row.school_id,
-            Membership.role == role,
-            Account.is_enabled.is_(True),
-        )
-        .order_by(Account.name)
-    )
-    return list(db.session.scalars(query))
+    try:
+        role = Role(row.assignee_role.removeprefix("role:"))
+    except ValueError:
+        return []  # a role no account can hold
+    return staff_of(row.school_id, [role])
 
 
 def claim(row: WorkflowInstance, account: Account) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import sqlalchemy as sa
 from flask import current_app
 
 from extensions import db
@@ -12,13 +11,13 @@ from models import (
     Account,
     HelpMessage,
     HelpRequest,
-    Membership,
     MessageKind,
     RequestStatus,
     Role,
 )
 from models.base import utcnow
 from services import audit
+from services.accounts import staff_of
 from services.desk.mail import reference_in
 from services.mail import new_message_id, send_email
 
@@ -42,18 +41,7 @@ def locked(request_id: int) -> HelpRequest:
 
 def colleagues(request: HelpRequest) -> list[Account]:
     """Return the staff who may work on a request: its school's accountants and admins."""
-    query = (
-        sa.select(Account)
-        .join(Membership, Membership.account_id == Account.id)
-        .where(
-            Membership.school_id == request.school_id,
-            Membership.role.in_(DESK_ROLES),
-            Account.is_enabled.is_(True),
-        )
-        .distinct()
-        .order_by(Account.name)
-    )
-    return list(db.session.scalars(query))
+    return staff_of(request.school_id, DESK_ROLES)
 
 
 def claim(request: HelpRequest, staff: Account) -> None:
