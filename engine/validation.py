@@ -59,6 +59,12 @@ def schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    # Built once: it resolves the schema's $refs as it goes and keeps them.
+    return jsonschema.Draft202012Validator(schema())
+
+
 def check(source_text: str, filename: str, registry: ActionRegistry) -> list[Problem]:
     """Return every problem of a YAML definition, sorted by position."""
     try:
@@ -66,18 +72,25 @@ def check(source_text: str, filename: str, registry: ActionRegistry) -> list[Pro
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        what = err.problem or "invalid YAML"
-        message = f"YAML syntax error: {what}; check indentation, colons and quotes"
+        message = f"erreur de syntaxe YAML : {_yaml_problem(err)}"
         return [Problem(filename, line, column, "yaml-syntax", message)]
+    except yaml.reader.ReaderError as err:
+        char = err.character if isinstance(err.character, int) else ord(err.character)
+        message = (
+            f"le fichier contient un caractère interdit (code {char:#x}, caractère n° "
+            f"{err.position + 1}) ; supprimez-le et enregistrez le fichier en UTF-8"
+        )
+        return [Problem(filename, 1, 1, "yaml-syntax", message)]
     except yaml.YAMLError as err:
-        return [Problem(filename, 1, 1, "yaml-syntax", f"YAML error: {err}")]
+        message = f"le fichier n'est pas du YAML lisible ({err}) ; enregistrez-le en UTF-8"
+        return [Problem(filename, 1, 1, "yaml-syntax", message)]
     checker = _Checker(filename, root, registry)
     for key_node in duplicate_keys(root):
         checker.report_at(
             position(key_node),
             "duplicate-key",
-            f"key {key_node.value!r} appears twice in the same mapping; "
-            "YAML would silently keep only the last one, remove or rename one",
+            f"la clé {_q(key_node.value)} apparaît deux fois au même niveau ; YAML ne "
+            "garderait que la dernière sans prévenir : supprimez ou renommez l'une des deux",
         )
     if not checker.schema(data):
         checker.semantics(data)
@@ -89,9 +102,216 @@ def errors_only(problems: Iterable[Problem]) -> list[Problem]:
     return [p for p in problems if p.severity == "error"]
 
 
+def _q(value: object) -> str:
+    """Quote a technical identifier or value inside a French sentence."""
+    return f"« {value} »"
+
+
+def _q_all(values: Iterable[object], empty: str = "aucun") -> str:
+    """Quote each value and join them with commas."""
+    quoted = ", ".join(_q(v) for v in values)
+    return quoted or empty
+
+
 def _suggest(name: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, list(candidates), n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f" ; vouliez-vous dire {_q(close[0])} ?" if close else ""
+
+
+# -- French wording of third-party error texts -------------------------------
+
+IDENTIFIER_RULE = (
+    "lettres minuscules sans accents, chiffres et tirets bas (_), en commençant par une lettre"
+)
+# JSON types named by the schema, and Python types of action parameters.
+JSON_TYPES = {
+    "string": "du texte",
+    "integer": "un nombre entier",
+    "number": "un nombre",
+    "boolean": "true ou false (oui ou non)",
+    "array": "une liste",
+    "object": "un ensemble de clés",
+    "null": "vide",
+}
+PYTHON_TYPES: dict[type, str] = {
+    bool: JSON_TYPES["boolean"],
+    int: JSON_TYPES["integer"],
+    float: JSON_TYPES["number"],
+    str: JSON_TYPES["string"],
+    list: JSON_TYPES["array"],
+    dict: JSON_TYPES["object"],
+}
+# Lists of a step whose items a message names: key -> (the item, of the item).
+ITEM_NAMES = {
+    "fields": ("le champ", "du champ"),
+    "next": ("la transition", "de la transition"),
+    "links": ("le lien", "du lien"),
+    "actions": ("l'action", "de l'action"),
+}
+# (pattern of PyYAML's problem text, French explanation with the fix)
+YAML_PROBLEMS: tuple[tuple[str, str], ...] = (
+    (
+        r"mapping values are not allowed",
+        "deux-points « : » inattendu ; une valeur qui contient « : » doit être entre "
+        "guillemets, et une clé doit être au début de sa ligne, bien alignée",
+    ),
+    (
+        r"expected <block end>, but found '([\]}])'",
+        "« \\1 » en trop : il ne ferme aucun crochet ni aucune accolade ; supprimez-le",
+    ),
+    (
+        r"expected <block end>|expected '<document start>'",
+        "l'indentation de cette ligne ne correspond pas à celle des lignes précédentes ; "
+        "alignez-la avec les clés du même niveau",
+    ),
+    (r"could not find expected ':'", "deux-points « : » manquant après une clé ; ajoutez-le"),
+    (
+        r"found character '\\t'",
+        "caractère de tabulation interdit ; indentez uniquement avec des espaces",
+    ),
+    (
+        r"found character '(.)' that cannot start",
+        "une valeur ne peut pas commencer par « \\1 » ; mettez-la entre guillemets",
+    ),
+    (
+        r"found unexpected end of stream",
+        "guillemet non fermé ; ajoutez le guillemet de fin",
+    ),
+    (r"expected ',' or '\]'", "liste entre crochets non fermée ; ajoutez « ] » ou une virgule"),
+    (
+        r"expected ',' or '\}'",
+        "ensemble entre accolades non fermé ; ajoutez « } » ou une virgule",
+    ),
+    (
+        r"found unknown escape character '(.)'",
+        "caractère d'échappement « \\\\\\1 » inconnu entre guillemets doubles ; utilisez "
+        "des guillemets simples ou doublez la barre oblique inverse",
+    ),
+    (
+        r"found undefined alias '(.*)'",
+        "l'alias « *\\1 » ne correspond à aucune ancre ; corrigez-le",
+    ),
+    (r"found duplicate anchor", "la même ancre « & » est définie deux fois ; renommez-en une"),
+    (
+        r"could not determine a constructor for the tag '(.*)'",
+        "l'étiquette « \\1 » n'est pas autorisée ; supprimez-la",
+    ),
+    (
+        r"but found another document",
+        "le fichier contient plusieurs documents séparés par « --- » ; gardez-en un seul",
+    ),
+)
+# (pattern of a Jinja syntax error, French explanation)
+TEMPLATE_PROBLEMS: tuple[tuple[str, str], ...] = (
+    (
+        r"innermost block that needs to be closed is '(\w+)'",
+        "le bloc « \\1 » n'est pas fermé ; ajoutez « {% end\\1 %} »",
+    ),
+    (r"^unexpected end of template", "une balise n'est pas fermée ; ajoutez « }} » ou « %} »"),
+    (r"^Encountered unknown tag '(\w+)'", "balise inconnue « \\1 »"),
+    (r"^unexpected '(.*)', expected '(.*)'", "il fallait « \\2 » à la place de « \\1 »"),
+    (r"^unexpected '(.*)'", "« \\1 » inattendu à cet endroit"),
+    (r"^unexpected char ['\"](.)['\"] at", "caractère « \\1 » inattendu"),
+    (r"^expected token '(.*)', got '(.*)'", "il fallait « \\1 » à la place de « \\2 »"),
+    (r"^Expected an expression, got '(.*)'", "il fallait une expression à la place de « \\1 »"),
+    (r"^Missing end of comment tag", "commentaire non fermé ; ajoutez « #} »"),
+    (r"^No filter named '(.*)'", "filtre inconnu « \\1 »"),
+)
+# Jinja names some tokens in words: say which characters they are.
+TEMPLATE_TOKENS = {
+    "« end of print statement »": "« }} »",
+    "« end of statement block »": "« %} »",
+    "« begin of print statement »": "« {{ »",
+    "« begin of statement block »": "« {% »",
+    "« end of template »": "la fin du texte",
+    "« name »": "un nom",
+}
+REGEX_PROBLEMS: tuple[tuple[str, str], ...] = (
+    (r"^missing \), unterminated subpattern", "parenthèse « ( » non fermée"),
+    (r"^unbalanced parenthesis", "parenthèse « ) » sans « ( » correspondante"),
+    (r"^unterminated character set", "crochet « [ » non fermé"),
+    (r"^nothing to repeat", "« * », « + » ou « ? » sans rien à répéter devant"),
+    (r"^multiple repeat", "deux répétitions à la suite (« * », « + », « ? » ou « {} »)"),
+    (r"^bad escape (\S+)", "séquence d'échappement « \\1 » inconnue"),
+    (r"^bad character range (\S+)", "intervalle de caractères « \\1 » à l'envers"),
+    (r"^unknown extension (\S+)", "construction « \\1 » non reconnue"),
+    (r"^missing (\S+), unterminated name", "nom de groupe non fermé : « \\1 » manquant"),
+    (r"^redefinition of group name '(.*)'", "le nom de groupe « \\1 » est utilisé deux fois"),
+)
+
+
+def _translate(text: str, table: Sequence[tuple[str, str]]) -> str | None:
+    """Return the French wording of the first rule matching text, or None."""
+    for pattern, french in table:
+        match = re.search(pattern, text)
+        if match:
+            return match.expand(french)
+    return None
+
+
+def _yaml_problem(err: yaml.MarkedYAMLError) -> str:
+    """Explain a PyYAML error in French, with what to check."""
+    what = " ".join(filter(None, (err.context, err.problem))) or "YAML illisible"
+    french = _translate(what, YAML_PROBLEMS)
+    if french:
+        return french
+    return f"{what} ; vérifiez l'indentation, les deux-points et les guillemets"
+
+
+def _template_problem(message: str) -> str:
+    """Explain a Jinja syntax error in French."""
+    french = _translate(message, TEMPLATE_PROBLEMS) or f"erreur ({message.rstrip('.')})"
+    for words, french_words in TEMPLATE_TOKENS.items():
+        french = french.replace(words, french_words)
+    if ";" not in french:
+        french += " ; vérifiez les accolades « {{ }} » et « {% %} »"
+    return french
+
+
+def _regex_problem(err: re.error) -> str:
+    """Explain why a regular expression does not compile, in French."""
+    french = _translate(err.msg, REGEX_PROBLEMS) or err.msg
+    return f"{french}, au caractère {err.pos + 1}" if err.pos is not None else french
+
+
+def _where(path: Sequence[PathPart]) -> str:
+    """Name a place of the definition for a sentence: 'l'étape « x »', '« a/b »'."""
+    if not path:
+        return "le fichier"
+    if len(path) < 2 or path[0] != "steps":
+        return _q("/".join(str(p) for p in path))
+    step = f"l'étape {_q(path[1])}"
+    rest = path[2:]
+    if len(rest) >= 2 and rest[0] in ITEM_NAMES and isinstance(rest[1], int):
+        nominal, genitive = ITEM_NAMES[str(rest[0])]
+        item, rest = f"n° {rest[1] + 1} de {step}", rest[2:]
+        if not rest:
+            return f"{nominal} {item}"
+        return f"{_q('/'.join(str(p) for p in rest))} {genitive} {item}"
+    return f"{_q('/'.join(str(p) for p in rest))} de {step}" if rest else step
+
+
+def _q_or(values: Iterable[object]) -> str:
+    """Quote values and join them as alternatives: « a », « b » ou « c »."""
+    quoted = [_q(v) for v in values]
+    return " ou ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+
+
+def _in(path: Sequence[PathPart]) -> str:
+    """Say 'in' a place of the definition."""
+    return f"dans {_where(path)}" if path else "au premier niveau du fichier"
+
+
+def _describe(value: Any) -> str:
+    """Name the kind of a value read from YAML."""
+    if value is None:
+        return "vide"
+    if isinstance(value, bool):
+        return f"{_q(str(value).lower())}"
+    for kind, words in PYTHON_TYPES.items():
+        if isinstance(value, kind):
+            return "un nombre" if kind in (int, float) else words
+    return f"une valeur de type {type(value).__name__}"
 
 
 @dataclass
@@ -120,7 +340,7 @@ class _Checker:
 
     def schema(self, data: Any) -> bool:
         """Report schema violations; return True if there were any."""
-        validator = jsonschema.Draft202012Validator(schema())
+        validator = _validator()
         found = False
         seen: set[tuple[tuple[PathPart, ...], str]] = set()
         for error in validator.iter_errors(data):
@@ -136,38 +356,55 @@ class _Checker:
     def _schema_message(
         self, error: jsonschema.ValidationError, path: tuple[PathPart, ...]
     ) -> tuple[str, bool, tuple[PathPart, ...]]:
-        where = "/".join(str(p) for p in path) or "the top level"
         if error.validator == "additionalProperties":
             allowed = sorted(error.schema.get("properties", {}))
             extra = sorted(set(error.instance) - set(allowed))
             name = extra[0] if extra else "?"
-            hint = _suggest(name, allowed) or f"; allowed keys: {', '.join(allowed)}"
-            return f"unknown key {name!r} in {where}{hint}", True, (*path, name)
+            hint = _suggest(name, allowed) or f" ; clés possibles : {_q_all(allowed)}"
+            return f"clé inconnue {_q(name)} {_in(path)}{hint}", True, (*path, name)
         if error.validator == "required":
-            return f"{where} is missing {error.message.split(' is ')[0]}; add it", False, path
+            missing = error.message.removesuffix(" is a required property").strip("'\"")
+            return (
+                f"la clé obligatoire {_q(missing)} manque {_in(path)} ; ajoutez-la",
+                False,
+                path,
+            )
         if "propertyNames" in error.schema_path:
             return (
-                f"name {error.instance!r} in {where} must be lower case letters, digits "
-                "and underscores, starting with a letter",
+                f"le nom {_q(error.instance)} {_in(path)} ne convient pas : utilisez des "
+                f"{IDENTIFIER_RULE}",
                 True,
                 (*path, str(error.instance)),
             )
         if error.validator == "pattern" and path and path[-1] == "start":
-            return "start must be 'anyone', 'parent' or 'role:<name>'", False, path
+            return (
+                "« start » doit valoir « anyone », « parent » ou « role:<nom> »",
+                False,
+                path,
+            )
         if error.validator == "pattern" and path and path[-1] == "actor":
-            return "actor must be 'applicant' or 'role:<name>'", False, path
+            return "« actor » doit valoir « applicant » ou « role:<nom> »", False, path
         if error.validator == "pattern" and "after" in path:
-            return "timer 'after' must look like 10m, 48h or 2d", False, path
+            return (
+                "le délai « after » du minuteur doit s'écrire comme 10m, 48h ou 2d "
+                "(minutes, heures ou jours)",
+                False,
+                path,
+            )
         if error.validator == "pattern" and path[:1] == ("given",):
             return (
-                f"given name {error.instance!r} must be lower case letters, digits and "
-                "underscores, starting with a letter",
+                f"le nom {_q(error.instance)} de « given » ne convient pas : utilisez des "
+                f"{IDENTIFIER_RULE}",
                 False,
                 path,
             )
         if len(path) == 3 and path[0] == "steps" and path[2] == "refresh":
-            return "refresh must be a whole number of seconds from 2 to 120", False, path
-        return f"{where}: {error.message}", False, path
+            return (
+                "« refresh » doit être un nombre entier de secondes, de 2 à 120",
+                False,
+                path,
+            )
+        return _schema_text(error, path), False, path
 
     # -- semantics ----------------------------------------------------------
 
@@ -178,8 +415,11 @@ class _Checker:
             self.report(
                 ["initial"],
                 "initial-missing",
-                f"initial step {data['initial']!r} is not defined under steps"
-                + _suggest(data["initial"], steps),
+                f"l'étape initiale {_q(data['initial'])} n'existe pas sous « steps »"
+                + (
+                    _suggest(data["initial"], steps)
+                    or " ; ajoutez-la sous « steps » ou corrigez « initial »"
+                ),
             )
         given = self._given(data.get("given") or [])
         names = self._data_names(steps)
@@ -204,13 +444,14 @@ class _Checker:
                 self.report(
                     ["given", index],
                     "reserved-name",
-                    f"{key!r} is reserved and cannot be given; rename it",
+                    f"{_q(key)} est un nom réservé et ne peut pas figurer dans « given » ; "
+                    "renommez-le",
                 )
             elif key in seen:
                 self.report(
                     ["given", index],
                     "duplicate-given",
-                    f"{key!r} is listed twice under given; remove one",
+                    f"{_q(key)} figure deux fois dans « given » ; supprimez l'une des deux",
                 )
             else:
                 seen.append(key)
@@ -252,14 +493,16 @@ class _Checker:
                     self.report(
                         [*base, key],
                         "final-with-exits",
-                        f"final step {name!r} cannot have {key}; remove it or drop 'final: true'",
+                        f"l'étape finale {_q(name)} ne peut pas avoir {_q(key)} ; supprimez "
+                        f"{_q(key)} ou retirez « final: true »",
                         key=True,
                     )
         elif "tone" in step:
             self.report(
                 [*base, "tone"],
                 "tone-not-final",
-                f"step {name!r} is not final: 'tone' colours a final step's message; remove it",
+                f"l'étape {_q(name)} n'est pas finale, or « tone » ne sert qu'à colorer le "
+                "message d'une étape finale ; supprimez « tone »",
                 key=True,
             )
         for key in TEXT_KEYS:
@@ -282,8 +525,9 @@ class _Checker:
                 self.report(
                     path,
                     "shadowed-transition",
-                    f"transition {index + 1} of step {name!r} has no 'when', so the ones after "
-                    "it can never be taken; add a guard or move it last",
+                    f"la transition n° {index + 1} de l'étape {_q(name)} n'a pas de « when », "
+                    "donc les suivantes ne seront jamais prises ; ajoutez-lui une condition "
+                    "« when » ou placez-la en dernier",
                     severity="warning",
                 )
             if "message" in transition:
@@ -299,7 +543,8 @@ class _Checker:
                 self.report(
                     path,
                     "reserved-name",
-                    f"event name {event_name!r} is reserved by the engine; choose another name",
+                    f"le nom d'événement {_q(event_name)} est réservé par le moteur ; "
+                    "choisissez un autre nom",
                     key=True,
                 )
             if "to" in event:
@@ -316,8 +561,12 @@ class _Checker:
             self.report(
                 [*base, "timer", "event"],
                 "unknown-timer-event",
-                f"timer fires event {timer['event']!r}, which step {name!r} does not declare; "
-                "add it under events" + _suggest(timer["event"], step.get("events") or {}),
+                f"le minuteur déclenche l'événement {_q(timer['event'])}, que l'étape "
+                f"{_q(name)} ne déclare pas"
+                + (
+                    _suggest(timer["event"], step.get("events") or {})
+                    or " ; ajoutez-le sous « events »"
+                ),
             )
 
     def _page(
@@ -329,15 +578,15 @@ class _Checker:
         if "redirect" in step:
             self._path([*base, "redirect"], step["redirect"], scope, "redirect")
             buttons = any(e.get("button") for e in (step.get("events") or {}).values())
-            hidden = [k for k in ("fields", "next", "back") if step.get(k)]
-            hidden += ["button events"] if buttons else []
+            hidden = [_q(k) for k in ("fields", "next", "back") if step.get(k)]
+            hidden += ["ses événements à bouton (« button »)"] if buttons else []
             if hidden and applicant_page:
                 self.report(
                     [*base, "redirect"],
                     "redirect-hides-page",
-                    f"the applicant is always sent away from step {name!r}, so its "
-                    f"{', '.join(hidden)} can never be used; move them to another step "
-                    "or remove 'redirect'",
+                    f"le demandeur est toujours redirigé hors de l'étape {_q(name)} : "
+                    f"{', '.join(hidden)} ne serviront donc jamais ; déplacez-les vers une "
+                    "autre étape ou supprimez « redirect »",
                     key=True,
                     severity="warning",
                 )
@@ -345,8 +594,9 @@ class _Checker:
             self.report(
                 [*base, "refresh"],
                 "refresh-with-fields",
-                f"the page of step {name!r} reloads every {step['refresh']} seconds and would "
-                "wipe what the applicant is typing; put the fields on another step",
+                f"la page de l'étape {_q(name)} se recharge toutes les {step['refresh']} "
+                "secondes et effacerait ce que le demandeur est en train de saisir ; placez "
+                "les champs (« fields ») dans une autre étape",
                 key=True,
                 severity="warning",
             )
@@ -362,15 +612,16 @@ class _Checker:
         prefix, parts = templates.literal_parts(text)
         if not prefix.startswith("/"):
             problem = (
-                f"{what} must be a relative path starting with '/', such as "
-                "'/demarches/{{ ref }}': full addresses and other sites are refused"
+                f"{_q(what)} doit être un chemin de ce site commençant par « / », par exemple "
+                "« /demarches/{{ ref }} » : les adresses complètes et les autres sites sont "
+                "refusés"
             )
         elif prefix.startswith("//"):
-            problem = f"{what} must start with a single '/': '//' leads to another site"
+            problem = f"{_q(what)} doit commencer par un seul « / » : « // » mène à un autre site"
         elif not safe_path(prefix) or any(UNSAFE_PATH_CHARS.search(p) for p in parts):
             problem = (
-                f"{what} must not contain spaces, backslashes or control characters; "
-                "pass free text through '| urlencode'"
+                f"{_q(what)} ne doit contenir ni espaces, ni barres obliques inverses (\\), ni "
+                "caractères de contrôle ; faites passer le texte libre par « | urlencode »"
             )
         else:
             return
@@ -392,19 +643,25 @@ class _Checker:
                 self.report(
                     [*path, "name"],
                     "duplicate-field",
-                    f"field {fname!r} is declared twice in this step; rename one",
+                    f"le champ {_q(fname)} est déclaré deux fois dans cette étape ; "
+                    "renommez l'un des deux",
                 )
             seen.add(fname)
             if fname in RESERVED_NAMES:
                 self.report(
-                    [*path, "name"], "reserved-name", f"{fname!r} is reserved; rename the field"
+                    [*path, "name"],
+                    "reserved-name",
+                    f"{_q(fname)} est un nom réservé ; renommez le champ",
                 )
             if ftype not in FIELD_TYPES:
                 self.report(
                     [*path, "type"],
                     "unknown-field-type",
-                    f"unknown field type {ftype!r}"
-                    + (_suggest(ftype, FIELD_TYPES) or f"; use one of {', '.join(FIELD_TYPES)}"),
+                    f"le type de champ {_q(ftype)} n'existe pas"
+                    + (
+                        _suggest(ftype, FIELD_TYPES)
+                        or f" ; types possibles : {_q_all(FIELD_TYPES)}"
+                    ),
                 )
                 continue
             field_type = FIELD_TYPES[ftype]
@@ -413,17 +670,17 @@ class _Checker:
                 self.report(
                     [*path, "name"],
                     "duplicate-field",
-                    f"field {fname!r} is also declared with type {other!r} in another step and "
-                    "both would write the same data key; rename one",
+                    f"le champ {_q(fname)} est aussi déclaré avec le type {_q(other)} dans une "
+                    "autre étape, et les deux écriraient la même donnée ; renommez l'un des deux",
                 )
             for option in spec:
                 if option not in COMMON_OPTIONS and option not in field_type.options:
-                    fits = ", ".join(sorted(field_type.options)) or "none"
+                    fits = _q_all(sorted(field_type.options), empty="aucune")
                     self.report(
                         [*path, option],
                         "field-option-not-applicable",
-                        f"option {option!r} does not apply to fields of type {ftype} "
-                        f"(its options: {fits}); remove it",
+                        f"l'option {_q(option)} ne s'applique pas aux champs de type {_q(ftype)} "
+                        f"(options possibles : {fits}) ; supprimez-la",
                         key=True,
                     )
             local: dict[str, str] = {}
@@ -433,14 +690,16 @@ class _Checker:
                     self.report(
                         [*path, "repeat", "over"],
                         "unknown-name",
-                        f"repeat over {repeat['over']!r}, which no field or action provides"
-                        + _suggest(repeat["over"], names),
+                        f"« repeat » parcourt {_q(repeat['over'])}, qu'aucun champ ni aucune "
+                        "action ne fournit"
+                        + (_suggest(repeat["over"], names) or " ; corrigez le nom dans « over »"),
                     )
                 if repeat["as"] in names or repeat["as"] in RESERVED_NAMES:
                     self.report(
                         [*path, "repeat", "as"],
                         "reserved-name",
-                        f"repeat variable {repeat['as']!r} hides a data name; choose another",
+                        f"la variable de répétition {_q(repeat['as'])} cache une donnée du même "
+                        "nom ; choisissez un autre nom dans « as »",
                     )
                 local[repeat["as"]] = "repeat"
             scope = _Scope(
@@ -455,7 +714,7 @@ class _Checker:
                 self.report(
                     [*path, "min_length"],
                     "bad-bound",
-                    "min_length is larger than max_length; swap them",
+                    "« min_length » est plus grand que « max_length » ; inversez-les",
                 )
             if "pattern" in spec:
                 try:
@@ -464,14 +723,20 @@ class _Checker:
                     self.report(
                         [*path, "pattern"],
                         "bad-pattern",
-                        f"pattern is not a valid regular expression ({err}); fix it",
+                        "« pattern » n'est pas une expression régulière valide "
+                        f"({_regex_problem(err)}) ; corrigez-la",
                     )
             if ftype == "choice" and isinstance(spec["choices"], str):
                 self._choice_source([*path, "choices"], spec["choices"], settings, scope)
             elif ftype == "choice":
                 values = [c["value"] for c in spec["choices"]]
                 if len(values) != len(set(map(repr, values))):
-                    self.report([*path, "choices"], "duplicate-choice", "two choices share a value")
+                    self.report(
+                        [*path, "choices"],
+                        "duplicate-choice",
+                        "deux choix ont la même valeur (« value ») ; donnez-leur des valeurs "
+                        "différentes",
+                    )
 
     def _choice_source(
         self, path: list[PathPart], text: str, settings: Mapping[str, Any], scope: _Scope
@@ -480,14 +745,18 @@ class _Checker:
         guard = self._guard(path, text, scope)
         if guard is None or len(guard.name_paths) != 1 or guard.names[0] != text.strip():
             if guard is not None:
-                self.report(path, "bad-choices", "choices must name one list, such as settings.x")
+                self.report(
+                    path,
+                    "bad-choices",
+                    "« choices » doit nommer une seule liste, par exemple « settings.categories »",
+                )
             return
         name_path = guard.name_paths[0]
         if name_path[0] != "settings" or len(name_path) != 2 or name_path[1] not in settings:
             return  # given or computed data: its shape is known only at run time
         problem = choice_list_problem(settings[name_path[1]])
         if problem:
-            self.report(path, "bad-choices", f"setting {name_path[1]!r} {problem}")
+            self.report(path, "bad-choices", f"le réglage {_q(name_path[1])} {problem}")
 
     def _bound(self, path: list[PathPart], value: Any, ftype: str, scope: _Scope) -> None:
         if isinstance(value, int | float) and not isinstance(value, bool):
@@ -495,8 +764,8 @@ class _Checker:
                 self.report(
                     path,
                     "bad-bound",
-                    "a date bound must be an expression such as \"date('2010-01-01')\" "
-                    'or "today()", not a number',
+                    "une borne de date doit être une expression comme « date('2010-01-01') » "
+                    "ou « today() », pas un nombre",
                 )
             return
         guard = self._guard(path, value, scope)
@@ -504,7 +773,7 @@ class _Checker:
             self.report(
                 path,
                 "bad-bound",
-                f"{value!r} is arithmetic, not a date; write \"date('{value}')\"",
+                f"{_q(value)} est un calcul, pas une date ; écrivez « date('{value}') »",
             )
 
     def _template(self, path: list[PathPart], text: str, scope: _Scope) -> bool:
@@ -515,13 +784,13 @@ class _Checker:
             self.report(
                 path,
                 "template-syntax",
-                f"template does not parse: {(err.message or '').rstrip('.')}; fix the braces",
+                f"ce texte est mal formé : {_template_problem(err.message or '')}",
             )
             return False
         for name in sorted(used):
             problem = scope.problem((name,))
             if problem:
-                self.report(path, "unknown-name", f"template uses {problem}")
+                self.report(path, "unknown-name", f"le texte utilise {problem}")
         return True
 
     def _guard(self, path: list[PathPart], text: str, scope: _Scope) -> Guard | None:
@@ -531,14 +800,16 @@ class _Checker:
             self.report_at(
                 self._inside(path, err.position),
                 "guard-syntax",
-                f"expression {text!r} does not parse: {err.reason}",
+                f"l'expression {_q(text)} est mal formée : {err.reason}",
             )
             return None
         for name_path in guard.name_paths:
             problem = scope.problem(name_path)
             if problem:
                 offset = _find_name(text, ".".join(name_path))
-                self.report_at(self._inside(path, offset), "unknown-name", f"guard uses {problem}")
+                self.report_at(
+                    self._inside(path, offset), "unknown-name", f"l'expression utilise {problem}"
+                )
         return guard
 
     def _inside(self, path: Sequence[PathPart], offset: int) -> Position:
@@ -555,7 +826,8 @@ class _Checker:
             self.report(
                 path,
                 "unknown-step",
-                f"goes to {target!r}, which is not a step" + _suggest(target, steps),
+                f"l'étape {_q(target)} n'existe pas"
+                + (_suggest(target, steps) or " ; ajoutez-la sous « steps » ou corrigez le nom"),
             )
 
     def _action(
@@ -566,20 +838,23 @@ class _Checker:
             self.report(
                 [*path, "action"],
                 "unknown-action",
-                f"unknown action {name!r}"
-                + (_suggest(name, self.registry.names()) or "; register it in the ActionRegistry"),
+                f"l'action {_q(name)} n'existe pas"
+                + (
+                    _suggest(name, self.registry.names())
+                    or " ; vérifiez son nom, ou demandez à l'équipe technique de la créer"
+                ),
             )
             return
         spec = self.registry.get(name)
         given = call.get("with") or {}
         for param, value in given.items():
             if param not in spec.params:
-                allowed = ", ".join(sorted(spec.params)) or "none"
+                allowed = _q_all(sorted(spec.params))
                 self.report(
                     [*path, "with", param],
                     "unknown-action-param",
-                    f"action {name!r} has no parameter {param!r} (it accepts: {allowed})"
-                    + _suggest(param, spec.params),
+                    f"l'action {_q(name)} n'a pas de paramètre {_q(param)} (paramètres "
+                    f"possibles : {allowed})" + (_suggest(param, spec.params) or " ; supprimez-le"),
                     key=True,
                 )
                 continue
@@ -588,7 +863,8 @@ class _Checker:
                 self.report(
                     [*path, "with", param],
                     "unknown-setting",
-                    f"{value!r} names no setting; declare {ref.group(1)!r} under settings",
+                    f"{_q(value)} ne désigne aucun réglage ; déclarez {_q(ref.group(1))} "
+                    "sous « settings »",
                 )
                 continue
             resolved = settings[ref.group(1)] if ref else value
@@ -596,15 +872,16 @@ class _Checker:
                 self.report(
                     [*path, "with", param],
                     "bad-action-param",
-                    f"parameter {param!r} of action {name!r} must be of type "
-                    f"{spec.params[param].type_name}, not a {type(resolved).__name__}",
+                    f"le paramètre {_q(param)} de l'action {_q(name)} doit être "
+                    f"{_param_type(spec.params[param].type)}, pas {_describe(resolved)}",
                 )
         for param, declared in spec.params.items():
             if declared.required and param not in given:
                 self.report(
                     path,
                     "missing-action-param",
-                    f"action {name!r} needs parameter {param!r}; add it under 'with'",
+                    f"l'action {_q(name)} a besoin du paramètre {_q(param)} ; ajoutez-le "
+                    "sous « with »",
                 )
 
     # -- graph --------------------------------------------------------------
@@ -628,7 +905,9 @@ class _Checker:
         }
         if not finals:
             self.report(
-                ["steps"], "no-final-step", "no step is final; add a step with 'final: true'"
+                ["steps"],
+                "no-final-step",
+                "aucune étape n'est finale ; ajoutez une étape avec « final: true »",
             )
         for name, step in steps.items():
             path = ["steps", name]
@@ -636,8 +915,8 @@ class _Checker:
                 self.report(
                     path,
                     "unreachable-step",
-                    f"step {name!r} cannot be reached from the initial step; "
-                    "add a transition to it or remove it",
+                    f"l'étape {_q(name)} ne peut être atteinte depuis l'étape initiale ; "
+                    "ajoutez une transition qui y mène, ou supprimez-la",
                     key=True,
                 )
             elif step.get("final"):
@@ -646,22 +925,24 @@ class _Checker:
                 self.report(
                     path,
                     "dead-end",
-                    f"step {name!r} has no way out and is not final; add 'next' or "
-                    "an event leading elsewhere, or mark it 'final: true'",
+                    f"l'étape {_q(name)} n'a aucune sortie et n'est pas finale ; ajoutez "
+                    "« next » ou un événement qui mène ailleurs, ou marquez-la « final: true »",
                     key=True,
                 )
             elif finals and not dead_ends and not dangling and name not in can_finish:
                 self.report(
                     path,
                     "cannot-finish",
-                    f"no path leads from step {name!r} to a final step; add one",
+                    f"aucun chemin ne mène de l'étape {_q(name)} à une étape finale ; "
+                    "ajoutez-en un",
                     key=True,
                 )
             if step.get("back") and not reverse[name] - {name}:
                 self.report(
                     [*path, "back"],
                     "back-without-previous",
-                    f"step {name!r} allows back but no step leads to it; remove 'back'",
+                    f"l'étape {_q(name)} autorise le retour (« back ») mais aucune étape n'y "
+                    "mène ; supprimez « back »",
                     key=True,
                     severity="warning",
                 )
@@ -687,25 +968,72 @@ class _Scope:
             if len(path) == 1:
                 return None
             if path[1] not in self.settings:
-                return f"unknown setting {path[1]!r}; declare it under settings" + _suggest(
-                    path[1], self.settings
+                return f"le réglage {_q(path[1])}, qui n'existe pas" + (
+                    _suggest(path[1], self.settings) or " ; déclarez-le sous « settings »"
                 )
             return None
         if root in self.secret_fields:
             return (
-                f"{root!r}, a field of type {self.secret_fields[root]} that is kept only while "
-                "its own step is submitted; read it in that step's 'next' guards or have an "
-                "action store what later steps need"
+                f"{_q(root)}, un champ de type {_q(self.secret_fields[root])} qui n'est conservé "
+                "que pendant l'envoi de sa propre étape ; lisez-le dans les conditions « next » "
+                "de cette étape, ou faites enregistrer par une action ce dont les étapes "
+                "suivantes ont besoin"
             )
         if root == "payload":
             if self.payload:
                 return None
-            return "'payload', which exists only in event guards and actions"
+            return (
+                "« payload », qui n'existe que dans les conditions et les actions des "
+                "événements (« events »)"
+            )
         hint = _suggest(root, [*self.names, *self.local])
-        return (
-            f"unknown name {root!r}; names come from fields, action results, given and "
-            f"settings{hint}"
+        return f"le nom inconnu {_q(root)}" + (
+            hint
+            or " ; les noms disponibles viennent des champs, des résultats d'actions, "
+            "de « given » et de « settings »"
         )
+
+
+def _schema_text(error: jsonschema.ValidationError, path: Sequence[PathPart]) -> str:
+    """Word the less specific schema errors in French."""
+    where, value, limit = _where(path), error.instance, error.validator_value
+    if error.validator == "type":
+        types = [limit] if isinstance(limit, str) else list(limit)
+        expected = " ou ".join(JSON_TYPES.get(t, t) for t in types)
+        if not path:
+            return (
+                "le fichier doit être un ensemble de clés (key, title, start, initial, steps…), "
+                f"pas {_describe(value)}"
+            )
+        return f"{where} doit être {expected}, pas {_describe(value)}"
+    if error.validator == "enum":
+        return f"{where} doit valoir {_q_or(limit)}, pas {_q(value)}"
+    if error.validator == "pattern":
+        if limit == schema()["$defs"]["identifier"]["pattern"]:
+            return (
+                f"{where} ne convient pas : utilisez des {IDENTIFIER_RULE}, 63 caractères au plus"
+            )
+        return f"{where} n'a pas la forme attendue (modèle : {_q(limit)})"
+    if error.validator == "minLength":
+        if limit == 1:
+            return f"{where} ne doit pas être vide ; écrivez un texte"
+        return f"{where} doit compter au moins {limit} caractères"
+    if error.validator == "maxLength":
+        return f"{where} est trop long : {limit} caractères au plus ; raccourcissez-le"
+    if error.validator in ("minItems", "minProperties"):
+        return f"{where} doit contenir au moins {limit} élément{'s' if limit > 1 else ''}"
+    if error.validator == "minimum":
+        return f"{where} doit valoir au moins {limit}, pas {value}"
+    if error.validator == "maximum":
+        return f"{where} doit valoir au plus {limit}, pas {value}"
+    if error.validator == "uniqueItems":
+        return f"{where} contient deux fois la même valeur ; supprimez le doublon"
+    if error.validator == "oneOf" and path and path[-1] == "choices":
+        return (
+            f"{where} doit être soit une liste de choix, chacun avec « value » et « label », "
+            "soit le nom d'une liste, par exemple « settings.categories »"
+        )
+    return f"{where} a une forme incorrecte ({error.message})"
 
 
 def _all_actions(step: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -731,6 +1059,12 @@ def _closure(start: set[str], edges: Mapping[str, set[str]]) -> set[str]:
     return seen
 
 
+def _param_type(declared: type | tuple[type, ...]) -> str:
+    """Name the type(s) an action parameter accepts, in French."""
+    types = declared if isinstance(declared, tuple) else (declared,)
+    return " ou ".join(PYTHON_TYPES.get(t, t.__name__) for t in types)
+
+
 def _find_name(text: str, name: str) -> int:
     match = re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", text)
     return match.start() if match else 0
@@ -739,15 +1073,16 @@ def _find_name(text: str, name: str) -> int:
 def choice_list_problem(value: Any) -> str | None:
     """Explain why a value is not a list of choices ({value, label} items), or return None."""
     if not isinstance(value, list) or not value:
-        return "must be a non-empty list of {value, label} items"
+        return "doit être une liste non vide de choix, chacun avec « value » et « label »"
     values = []
     for number, item in enumerate(value, start=1):
         if not isinstance(item, Mapping) or set(item) != {"value", "label"}:
             return (
-                f"must hold only {{value, label}} items, but item {number} is not one "
-                "(quote a label that holds a comma)"
+                "ne doit contenir que des choix avec « value » et « label », or l'élément "
+                f"n° {number} n'en est pas un (mettez entre guillemets un libellé qui contient "
+                "une virgule)"
             )
         values.append(repr(item["value"]))
     if len(values) != len(set(values)):
-        return "has two choices with the same value"
+        return "contient deux choix de même valeur ; donnez-leur des valeurs différentes"
     return None

@@ -60,7 +60,8 @@ def tokenize(source: str) -> list[Token]:
                     i += len(op)
                     break
             else:
-                raise GuardSyntaxError(f"unexpected character {ch!r}", i)
+                hint = " ; pour comparer, écrivez « == »" if ch == "=" else ""
+                raise GuardSyntaxError(f"caractère « {ch} » inattendu{hint}", i)
     tokens.append(Token(Kind.END, "", None, n))
     return tokens
 
@@ -76,7 +77,7 @@ def _number(source: str, i: int, tokens: list[Token]) -> int:
         while i < n and source[i].isascii() and source[i].isdigit():
             i += 1
     if i < n and source[i].isascii() and (source[i].isalpha() or source[i] == "_"):
-        raise GuardSyntaxError("a number cannot be followed by letters", i)
+        raise GuardSyntaxError("un nombre ne peut pas être suivi de lettres", i)
     text = source[start:i]
     value: object = float(text) if is_float else int(text)
     tokens.append(Token(Kind.NUMBER, text, value, start))
@@ -90,13 +91,17 @@ def _string(source: str, i: int, tokens: list[Token]) -> int:
     while i < n and source[i] != quote:
         if source[i] == "\\":
             if i + 1 >= n or source[i + 1] not in ESCAPES:
-                raise GuardSyntaxError("unknown escape in string", i)
+                raise GuardSyntaxError(
+                    "échappement « \\ » inconnu dans un texte entre guillemets", i
+                )
             chars.append(ESCAPES[source[i + 1]])
             i += 2
         else:
             chars.append(source[i])
             i += 1
     if i >= n:
-        raise GuardSyntaxError("string is not closed", start)
+        raise GuardSyntaxError(
+            "texte entre guillemets non fermé ; ajoutez le guillemet de fin", start
+        )
     tokens.append(Token(Kind.STRING, source[start : i + 1], "".join(chars), start))
     return i + 1

@@ -28,11 +28,13 @@ CONSTANTS = {"true": True, "false": False, "null": None}
 def parse(source: str) -> Node:
     """Parse a guard expression, raising GuardSyntaxError on any problem."""
     if not isinstance(source, str):
-        raise GuardSyntaxError("a guard must be text", 0)
+        raise GuardSyntaxError("une expression doit être du texte", 0)
     if len(source) > MAX_LENGTH:
-        raise GuardSyntaxError(f"guard is longer than {MAX_LENGTH} characters", MAX_LENGTH)
+        raise GuardSyntaxError(
+            f"l'expression dépasse {MAX_LENGTH} caractères ; raccourcissez-la", MAX_LENGTH
+        )
     if not source.strip():
-        raise GuardSyntaxError("guard is empty", 0)
+        raise GuardSyntaxError("l'expression est vide", 0)
     return _Parser(tokenize(source)).parse()
 
 
@@ -49,7 +51,7 @@ class _Parser:
     def parse(self) -> Node:
         node = self.expression()
         if self.current.kind is not Kind.END:
-            raise self.error(f"unexpected {self.describe(self.current)}")
+            raise self.error(f"{self.describe(self.current)} en trop à cet endroit")
         return node
 
     def error(self, message: str, token: Token | None = None) -> GuardSyntaxError:
@@ -57,7 +59,7 @@ class _Parser:
 
     @staticmethod
     def describe(token: Token) -> str:
-        return "end of guard" if token.kind is Kind.END else repr(token.text)
+        return "la fin de l'expression" if token.kind is Kind.END else f"« {token.text} »"
 
     def advance(self) -> Token:
         token = self.tokens[self.pos]
@@ -70,13 +72,16 @@ class _Parser:
 
     def expect(self, text: str) -> Token:
         if not self.at(text):
-            raise self.error(f"expected {text!r}, found {self.describe(self.current)}")
+            raise self.error(f"il manque « {text} » avant {self.describe(self.current)}")
         return self.advance()
 
     def nested(self) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise self.error(f"guard is nested deeper than {MAX_DEPTH} levels")
+            raise self.error(
+                f"l'expression a plus de {MAX_DEPTH} niveaux d'imbrication "
+                "(parenthèses ou « not ») ; simplifiez-la"
+            )
 
     def expression(self) -> Node:
         self.nested()
@@ -117,7 +122,11 @@ class _Parser:
         node = Binary(op, left, self.additive())
         chained = self.current
         if self.comparison_operator() is not None:
-            raise self.error("comparisons cannot be chained; join them with 'and'", chained)
+            raise self.error(
+                "les comparaisons ne s'enchaînent pas : reliez-les avec « and », par exemple "
+                "« a < b and b < c »",
+                chained,
+            )
         return node
 
     def comparison_operator(self) -> str | None:
@@ -165,7 +174,7 @@ class _Parser:
         if token.kind is Kind.NUMBER:
             self.advance()
             if abs(token.value) > MAX_NUMBER:  # type: ignore[arg-type]
-                raise self.error("number is too large", token)
+                raise self.error("nombre trop grand", token)
             return Literal(token.value)
         if token.kind is Kind.STRING:
             self.advance()
@@ -182,7 +191,7 @@ class _Parser:
             return node
         if self.at("["):
             return self.list_literal()
-        raise self.error(f"expected a value, found {self.describe(token)}")
+        raise self.error(f"il manque une valeur avant {self.describe(token)}")
 
     def name_or_call(self) -> Node:
         first = self.advance()
@@ -193,24 +202,27 @@ class _Parser:
             self.advance()
             part = self.current
             if part.kind not in (Kind.NAME, Kind.KEYWORD):
-                raise self.error(f"expected a name after '.', found {self.describe(part)}")
+                raise self.error(f"il manque un nom après « . », avant {self.describe(part)}")
             path.append(self.advance().text)
         return Name(tuple(path))
 
     def call(self, name: Token) -> Node:
         func = FUNCTIONS.get(name.text)
         if func is None:
-            known = ", ".join(sorted(FUNCTIONS))
-            raise self.error(f"unknown function {name.text!r}; available: {known}", name)
+            known = ", ".join(f"« {f} »" for f in sorted(FUNCTIONS))
+            raise self.error(
+                f"la fonction « {name.text} » n'existe pas ; fonctions disponibles : {known}", name
+            )
         self.expect("(")
         args = self.items(")")
         if not func.min_args <= len(args) <= func.max_args:
-            expected = (
-                str(func.min_args)
-                if func.min_args == func.max_args
-                else f"{func.min_args} to {func.max_args}"
-            )
-            raise self.error(f"{name.text}() takes {expected} argument(s)", name)
+            if func.max_args == 0:
+                raise self.error(f"« {name.text}() » ne prend pas d'argument", name)
+            if func.min_args == func.max_args:
+                expected = f"{func.min_args} argument{'s' if func.min_args > 1 else ''}"
+            else:
+                expected = f"de {func.min_args} à {func.max_args} arguments"
+            raise self.error(f"« {name.text}() » attend {expected}, pas {len(args)}", name)
         return Call(name.text, tuple(args))
 
     def list_literal(self) -> Node:
@@ -221,9 +233,9 @@ class _Parser:
         items: list[Node] = []
         while not self.at(closing):
             if len(items) >= MAX_LIST_ITEMS:
-                raise self.error(f"more than {MAX_LIST_ITEMS} items")
+                raise self.error(f"une liste ne peut pas avoir plus de {MAX_LIST_ITEMS} éléments")
             items.append(self.expression())
             if not self.at(closing):
-                self.expect(",")
+                self.expect(closing if self.current.kind is Kind.END else ",")
         self.expect(closing)
         return items

@@ -57,12 +57,14 @@ def test_choices_may_name_a_setting_or_given_data(registry: ActionRegistry) -> N
 @pytest.mark.parametrize(
     ("old", "new", "code", "words"),
     [
-        ("choices: settings.sujets", "choices: settings.sujet", "unknown-name", "'sujet'"),
-        ("choices: dossiers", "choices: dossier_list", "unknown-name", "unknown name"),
-        ("choices: dossiers", "choices: dossiers or settings.sujets", "bad-choices", "one list"),
-        ("    - {value: compte, label: Mon compte}\n", "    - compte\n", "bad-choices", "only"),
+        ("choices: settings.sujets", "choices: settings.sujet", "unknown-name", "« sujet »"),
+        ("choices: dossiers", "choices: dossier_list", "unknown-name", "nom inconnu"),
+        ("choices: dossiers", "choices: dossiers or settings.sujets", "bad-choices",
+         "une seule liste"),
+        ("    - {value: compte, label: Mon compte}\n", "    - compte\n", "bad-choices",
+         "l'élément n° 2"),
         ("label: Mon compte}", "label: Mon compte}\n    - {value: compte, label: Bis}",
-         "bad-choices", "same value"),
+         "bad-choices", "même valeur"),
     ],
 )  # fmt: skip
 def test_bad_choice_sources_are_reported_at_their_line(
@@ -82,7 +84,7 @@ def test_a_setting_that_is_not_a_list_is_refused(registry: ActionRegistry) -> No
         "  sujets: 3\n",
     )
     [problem] = [p for p in problems(text, registry) if p.code == "bad-choices"]
-    assert "non-empty list" in problem.message
+    assert "liste non vide" in problem.message
 
 
 @pytest.fixture

@@ -154,15 +154,15 @@ def test_foreign_objects_in_data_are_refused() -> None:
 
 
 def test_limits() -> None:
-    with pytest.raises(GuardSyntaxError, match="longer than"):
+    with pytest.raises(GuardSyntaxError, match="dépasse"):
         Guard.parse("1 + " * (MAX_LENGTH // 4) + "1")
-    with pytest.raises(GuardSyntaxError, match="nested deeper"):
+    with pytest.raises(GuardSyntaxError, match="niveaux d'imbrication"):
         Guard.parse("(" * (MAX_DEPTH + 1) + "1" + ")" * (MAX_DEPTH + 1))
-    with pytest.raises(GuardSyntaxError, match="nested deeper"):
+    with pytest.raises(GuardSyntaxError, match="niveaux d'imbrication"):
         Guard.parse("not " * (MAX_DEPTH + 1) + "a")
-    with pytest.raises(GuardSyntaxError, match="items"):
+    with pytest.raises(GuardSyntaxError, match="éléments"):
         Guard.parse("[" + ", ".join(["1"] * (MAX_LIST_ITEMS + 1)) + "]")
-    with pytest.raises(GuardSyntaxError, match="too large"):
+    with pytest.raises(GuardSyntaxError, match="trop grand"):
         Guard.parse("10000000000000000")
     with pytest.raises(GuardError, match="too long"):
         Guard.parse("t + t + t").evaluate(Scope({"t": "x" * 400}, CLOCK))

@@ -93,18 +93,18 @@ def test_the_example_is_clean_and_builds(
 def test_given_names_are_known_only_when_declared(registry: ActionRegistry) -> None:
     found = errors_only(problems(replace("given: [dossier]\n", ""), registry))
     assert {p.code for p in found} == {"unknown-name"}
-    assert any("'dossier'" in p.message and "given" in p.message for p in found)
+    assert any("« dossier »" in p.message and "« given »" in p.message for p in found)
 
 
 def test_given_duplicates_reserved_and_bad_names(registry: ActionRegistry) -> None:
     duplicate = only(replace("[dossier]", "[dossier, dossier]"), registry, "duplicate-given")
     assert (duplicate.line, duplicate.column) == (4, 18)
-    assert "listed twice" in duplicate.message
+    assert "deux fois dans « given »" in duplicate.message
     reserved = only(replace("[dossier]", "[dossier, payload]"), registry, "reserved-name")
     assert (reserved.line, reserved.column, reserved.severity) == (4, 18, "error")
     bad = only(replace("[dossier]", "[dossier, Dossier-2]"), registry, "schema")
     assert (bad.line, bad.column) == (4, 18)
-    assert "lower case letters" in bad.message
+    assert "lettres minuscules" in bad.message
 
 
 def test_a_repeat_variable_may_not_hide_a_given_name(registry: ActionRegistry) -> None:
@@ -114,18 +114,18 @@ def test_a_repeat_variable_may_not_hide_a_given_name(registry: ActionRegistry) -
         "      - {name: notes, type: text, label: Note, repeat: {over: liste, as: dossier}}\n"
         "    events:\n      revenu",
     ).replace("given: [dossier]", "given: [dossier, liste]")
-    assert "hides a data name" in only(text, registry, "reserved-name").message
+    assert "cache une donnée" in only(text, registry, "reserved-name").message
 
 
 @pytest.mark.parametrize(
     ("redirect", "words"),
     [
-        ("https://ailleurs.example/x", "starting with '/'"),
-        ('"{{ dossier.ref }}"', "starting with '/'"),
-        ("//ailleurs.example/x", "single '/'"),
-        ('"/\\\\ailleurs.example"', "backslashes"),
-        ('"/suivi/{{ dossier.ref }} x"', "spaces"),
-        ("javascript:alert(1)", "starting with '/'"),
+        ("https://ailleurs.example/x", "commençant par « / »"),
+        ('"{{ dossier.ref }}"', "commençant par « / »"),
+        ("//ailleurs.example/x", "un seul « / »"),
+        ('"/\\\\ailleurs.example"', "barres obliques inverses"),
+        ('"/suivi/{{ dossier.ref }} x"', "espaces"),
+        ("javascript:alert(1)", "commençant par « / »"),
     ],
 )
 def test_redirect_must_be_a_relative_path(
@@ -141,7 +141,7 @@ def test_redirect_and_link_templates_name_known_data(registry: ActionRegistry) -
     redirect = only(
         replace("?delai={{ settings.delai }}", "?n={{ numero }}"), registry, "unknown-name"
     )
-    assert redirect.line == 11 and "unknown name 'numero'" in redirect.message
+    assert redirect.line == 11 and "nom inconnu « numero »" in redirect.message
     label = only(
         replace("Voir le dossier {{ dossier.ref }}", "Voir {{ ref }}"), registry, "unknown-name"
     )
@@ -156,9 +156,9 @@ def test_redirect_and_link_templates_name_known_data(registry: ActionRegistry) -
 def test_link_hrefs_are_checked_like_redirects(registry: ActionRegistry) -> None:
     problem = only(replace("href: /aide", "href: http://ailleurs.example"), registry, "unsafe-path")
     assert (problem.line, problem.column) == (22, 15)
-    assert problem.message.startswith("href must be a relative path")
+    assert problem.message.startswith("« href » doit être un chemin")
     missing = only(replace("        href: /aide\n", ""), registry, "schema")
-    assert "missing 'href'" in missing.message
+    assert "« href » manque" in missing.message
 
 
 @pytest.mark.parametrize(("value", "line"), [("1", 17), ("121", 17), ("'5'", 17), ("true", 17)])
@@ -166,7 +166,7 @@ def test_refresh_is_a_number_of_seconds(registry: ActionRegistry, value: str, li
     problem = only(replace("refresh: 5", f"refresh: {value}"), registry, "schema")
     assert (problem.line, problem.message) == (
         line,
-        "refresh must be a whole number of seconds from 2 to 120",
+        "« refresh » doit être un nombre entier de secondes, de 2 à 120",
     )
 
 
@@ -174,8 +174,16 @@ def test_final_steps_may_not_redirect_or_refresh(registry: ActionRegistry) -> No
     text = replace("    final: true\n", "    final: true\n    refresh: 10\n    redirect: /fin\n")
     found = [p for p in problems(text, registry) if p.code == "final-with-exits"]
     assert sorted((p.line, p.message) for p in found) == [
-        (29, "final step 'fin' cannot have refresh; remove it or drop 'final: true'"),
-        (30, "final step 'fin' cannot have redirect; remove it or drop 'final: true'"),
+        (
+            29,
+            "l'étape finale « fin » ne peut pas avoir « refresh » ; supprimez « refresh » "
+            "ou retirez « final: true »",
+        ),
+        (
+            30,
+            "l'étape finale « fin » ne peut pas avoir « redirect » ; supprimez « redirect » "
+            "ou retirez « final: true »",
+        ),
     ]
 
 
@@ -187,7 +195,7 @@ def test_warnings_for_pages_the_applicant_cannot_use(registry: ActionRegistry) -
     )
     warning = only(hidden, registry, "redirect-hides-page")
     assert (warning.severity, warning.line, warning.column) == ("warning", 11, 5)
-    assert "fields, next can never be used" in warning.message
+    assert "« fields », « next » ne serviront donc jamais" in warning.message
     reloads = replace(
         "    refresh: 5\n",
         "    refresh: 5\n    fields:\n      - {name: note, type: text, label: N}\n",
