@@ -153,6 +153,8 @@ def compile_definition(
         name=definition.key,
     )
     model_class = _model_class(definition.key, machine)
+    # Bind the step actions before reading binder.secrets: their secrets count too.
+    step_actions = {name: binder.bind(step.actions) for name, step in definition.steps.items()}
     secret = definition.secret_keys | binder.secrets
     return CompiledWorkflow(
         key=definition.key,
@@ -160,9 +162,7 @@ def compile_definition(
         definition=definition,
         machine=machine,
         model_class=model_class,
-        step_actions=MappingProxyType(
-            {name: binder.bind(step.actions) for name, step in definition.steps.items()}
-        ),
+        step_actions=MappingProxyType(step_actions),
         secret_keys=secret,
         events=frozenset(e for s in definition.steps.values() for e in s.events),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -12,6 +12,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from engine import Actor, Definition, Engine, Instance, Outcome, StepView, WorkflowCache
 from engine.clock import SystemClock
+from engine.explain import BlockedReason, blocked_reasons
 from extensions import db
 from models import (
     Account,
@@ -25,6 +26,7 @@ from models import (
     WorkflowVersion,
 )
 from models.base import utcnow
+from services import audit
 from services.workflow_actions import action_registry
 from services.workflow_store import SqlStore, definition_of, published_version, to_engine
 
@@ -110,6 +112,53 @@ def start(
 def step_view(row: WorkflowInstance) -> StepView:
     """Describe the current step of an instance for rendering."""
     return workflow_engine().current_step(to_engine(row))
+
+
+def why_blocked(row: WorkflowInstance) -> list[BlockedReason]:
+    """Say, in words, which rules keep an active instance's current step from moving on.
+
+    An empty list means the step's form would move on (or there is nothing to move).
+    Values read by the rules are masked for secrets, as in the audit trail.
+    """
+    if row.status != InstanceStatus.ACTIVE:
+        return []
+    return explain_blocked(row, workflow_engine().why_blocked(to_engine(row)))
+
+
+def explain_blocked(
+    row: WorkflowInstance, explanations: Sequence[Mapping[str, Any]], step: str | None = None
+) -> list[BlockedReason]:
+    """Turn the engine's explanations for a step of an instance (its current one by default)
+    into reasons, with messages and step titles rendered from the instance's data."""
+    engine = workflow_engine()
+    compiled = engine.compiled(row.key, row.version)
+    return blocked_reasons(
+        compiled.definition,
+        step or row.step,
+        explanations,
+        data=row.data or {},
+        secret=compiled.secret_keys | _action_secrets(compiled.definition, engine),
+    )
+
+
+def _action_secrets(current: Definition, engine: Engine) -> frozenset[str]:
+    # The keys every action the definition names declares secret, wherever it is called:
+    # masked again here whatever the engine's own list holds.
+    calls = [
+        call
+        for step in current.steps.values()
+        for group in (
+            step.actions,
+            *(t.actions for t in step.next),
+            *(e.actions for e in step.events.values()),
+        )
+        for call in group
+    ]
+    found: set[str] = set()
+    for call in calls:
+        if call.name in engine.registry:  # an unknown action cannot have run either
+            found |= engine.registry.get(call.name).secrets
+    return frozenset(found)
 
 
 def submit(row: WorkflowInstance, values: dict[str, Any], actor: Actor) -> Outcome:
@@ -258,3 +307,15 @@ def step_title(row: WorkflowInstance, name: str | None) -> str:
     if step is None:
         return name or "—"
     return str(render(step.title, row.data or {}, current.settings))
+
+
+def cancel(row: WorkflowInstance, account: Account) -> None:
+    """Stop an active instance for good on an administrator's decision (audited)."""
+    actor = actor_of(account)
+    workflow_engine().cancel(to_engine(row), actor)
+    audit.record(
+        "workflow.instance_cancelled",
+        actor=account,
+        target=row,
+        data={"key": row.key, "version": row.version, "step": row.step},
+    )

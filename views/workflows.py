@@ -34,6 +34,7 @@ from engine import (
     StepView,
     SubmissionError,
 )
+from engine.explain import summary
 from extensions import db
 from forms.workflow import StepForm, item_name, step_form_class, submitted_values
 from models import InstanceStatus, WorkflowInstance
@@ -50,6 +51,8 @@ CONFLICT = (
     "Voici où en est la démarche."
 )
 NOT_POSSIBLE = "Cette action n'est plus possible à cette étape."
+BLOCKED = "Les informations saisies ne permettent pas de continuer."
+BLOCKED_PREFIX = "Impossible de continuer : "
 
 
 APPLICANT_COOKIE = "guichet_demarches"
@@ -200,6 +203,7 @@ class StepPage(MethodView):
             definition=workflows.definition(row),
             history=workflows.history(row) if self.audience == "staff" else [],
             answers=workflow_answers.answers(row) if self.audience == "staff" else [],
+            blocked=workflows.why_blocked(row) if self.audience == "staff" else [],
             step_title=lambda name: workflows.step_title(row, name),
             base_url=self.here(row),
             colleagues=[c for c in tasks.colleagues(row) if c.id != row.claimed_by_id]
@@ -240,8 +244,19 @@ def _flash_outcome(row: WorkflowInstance, outcome: Outcome) -> None:
     if outcome.ignored:
         flash(NOT_POSSIBLE, "warning")
     elif not outcome.moved and outcome.blocked:
-        message = workflows.render_text(row, outcome.message)
-        flash(message or "Les informations saisies ne permettent pas de continuer.", "error")
+        if outcome.message:
+            # The workflow's own words. One that renders empty gets the generic sentence,
+            # not the rule: such messages are left blank on purpose (say nothing of who
+            # has an account).
+            message = workflows.render_text(row, outcome.message)
+            flash(message or BLOCKED, "error")
+            return
+        reasons = workflows.explain_blocked(row, outcome.blocked, outcome.from_step)
+        words = summary(reasons)
+        if not words:
+            flash(BLOCKED, "error")
+            return
+        flash(f"{BLOCKED_PREFIX}{words}{'' if words[-1] in '.!?…' else '.'}", "error")
 
 
 def _event(audience: str, public_id: str, event: str) -> Response:
