@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
+from config import ROOT
 from engine import to_mermaid
+from engine.scenarios import ScenarioResult, run_scenarios
 from extensions import db
 from services import workflow_versions as versions
+from services.workflow_actions import action_registry
 from services.workflow_store import definition_of
 from services.workflows import due_timer_ids, fire_timer
 
@@ -30,6 +36,60 @@ def check(files: tuple[Path, ...]) -> None:
         click.echo(f"{len(errors)} error(s) in {len(paths)} file(s).", err=True)
         sys.exit(1)
     click.echo(f"{len(paths)} definition(s) OK.")
+
+
+@cli.command("test")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of results.")
+def test(files: tuple[Path, ...], as_json: bool) -> None:
+    """Run the scenarios of definitions (default: the shipped ones); exit 1 on any failure."""
+    paths = list(files) or versions.shipped_files()
+    results: list[ScenarioResult] = []
+    with _quiet("guichet.engine", "transitions"):
+        for path in paths:
+            results.extend(_run_file(path, as_json))
+    failed = [r for r in results if not r.passed]
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in results], indent=2, ensure_ascii=False))
+    else:
+        click.echo(f"{len(results)} scénario(s), {len(failed)} échec(s).")
+    if failed:
+        sys.exit(1)
+
+
+def _run_file(path: Path, as_json: bool) -> list[ScenarioResult]:
+    """Run one file's scenarios, printing them unless JSON was asked for."""
+    shown = _shown(path)
+    ran = run_scenarios(path.read_text(encoding="utf-8"), shown, action_registry())
+    if as_json:
+        return ran
+    click.echo(f"{shown} : {len(ran)} scénario(s)")
+    for result in ran:
+        click.echo(f"  {'✓' if result.passed else '✗'} {result.name}")
+        for failure in result.failures:
+            click.echo(f"      {failure}")
+    return ran
+
+
+@contextmanager
+def _quiet(*names: str) -> Iterator[None]:
+    """Hide the engine's INFO logs while scenarios run (one line per trigger otherwise)."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 @cli.command("sync")

@@ -47,6 +47,34 @@ class FromParam:
     param: str
 
 
+@dataclass(frozen=True, slots=True)
+class Sends:
+    """Declare a message an action queues with after_commit: a channel and maybe a template.
+
+    The template is a name or FromParam("template") when a parameter chooses it. Scenario
+    tests (engine/scenarios.py) read this to know what a stand-in would have sent.
+    """
+
+    channel: str
+    template: str | FromParam | None = None
+
+    @classmethod
+    def parse(cls, item: str | Sends) -> Sends:
+        """Accept "sms", "email" or "email:<template>" as well as a Sends."""
+        if isinstance(item, Sends):
+            return item
+        channel, _, template = item.partition(":")
+        return cls(channel, template or None)
+
+    def label(self, params: Mapping[str, Any]) -> str:
+        """Name the message as scenarios list it: "sms", "email", "email:<template>"."""
+        template = self.template
+        if isinstance(template, FromParam):
+            value = params.get(template.param)
+            template = value if isinstance(value, str) else None
+        return f"{self.channel}:{template}" if template else self.channel
+
+
 @dataclass(slots=True)
 class ActionContext:
     """Give an action what it may see and the only ways it may change things."""
@@ -90,6 +118,7 @@ class ActionSpec:
     produces: tuple[str | FromParam, ...] = ()
     secrets: frozenset[str] = frozenset()
     doc: str = ""
+    sends: tuple[Sends, ...] = ()  # messages it may queue after the commit (declarative)
 
     def written_keys(self, params: Mapping[str, Any]) -> frozenset[str]:
         """Return the data keys this call may write, given its parameters."""
@@ -102,6 +131,10 @@ class ActionSpec:
             else:
                 keys.add(item)
         return frozenset(keys)
+
+    def messages(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """Return the labels of the messages this call may send, given its parameters."""
+        return tuple(item.label(params) for item in self.sends)
 
 
 class ActionRegistry:
@@ -120,8 +153,13 @@ class ActionRegistry:
         params: Mapping[str, Param] | None = None,
         produces: Iterable[str | FromParam] = (),
         secrets: Iterable[str] = (),
+        sends: Iterable[str | Sends] = (),
     ) -> Callable[[ActionFunc], ActionFunc]:
-        """Register the decorated function under name."""
+        """Register the decorated function under name.
+
+        `sends` declares the messages the action queues with ctx.after_commit: "sms",
+        "email:<template>", or Sends("email", FromParam("template")).
+        """
 
         def decorate(func: ActionFunc) -> ActionFunc:
             self.add(
@@ -132,6 +170,7 @@ class ActionRegistry:
                     tuple(produces),
                     frozenset(secrets),
                     (func.__doc__ or "").strip().split("\n")[0],
+                    tuple(Sends.parse(item) for item in sends),
                 )
             )
             return func

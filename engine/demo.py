@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from engine.actions import ActionContext, ActionRegistry, Param
+from engine.actions import ActionContext, ActionRegistry, FromParam, Param, Sends
 
 log = logging.getLogger("guichet.engine.demo")
 
@@ -63,6 +63,7 @@ def register_demo_actions(
         params={"to_field": Param(str, required=True), "validity_minutes": Param(int, default=10)},
         produces=["code_hash", "code_expires_at", "code_attempts", "code_expired"],
         secrets=["code_hash"],
+        sends=["sms"],
     )
     def send_code(ctx: ActionContext) -> None:
         """Draw a one-time code, keep its hash, and queue the SMS after the commit."""
@@ -119,7 +120,11 @@ def register_demo_actions(
         typed = _digest(str(ctx.values.get(ctx.params["field"]) or ""))
         ctx.set("password_ok", secrets.compare_digest(typed, ctx.data.get("password_hash") or ""))
 
-    @registry.action("notify", params={"template": Param(str, required=True)})
+    @registry.action(
+        "notify",
+        params={"template": Param(str, required=True)},
+        sends=[Sends("email", FromParam("template"))],
+    )
     def notify(ctx: ActionContext) -> None:
         """Queue an email built from a template, sent after the commit."""
         template, snapshot = ctx.params["template"], dict(ctx.data)

@@ -94,6 +94,10 @@ def check(source_text: str, filename: str, registry: ActionRegistry) -> list[Pro
         )
     if not checker.schema(data):
         checker.semantics(data)
+        # Scenario tests are checked like the rest (run separately, by engine.scenarios).
+        from engine.scenarios import scenario_problems  # it imports this module
+
+        checker.problems.extend(scenario_problems(data, root, filename, registry))
     return sorted(checker.problems)
 
 

@@ -6,7 +6,8 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 
-from engine import ActionContext, ActionRegistry, Param, SubmissionError
+from engine import ActionContext, ActionRegistry, FromParam, Param, SubmissionError
+from engine.actions import Sends
 from extensions import db
 from models import Account, Guardian
 from services import otp, parents
@@ -84,6 +85,7 @@ def register_parent_actions(registry: ActionRegistry) -> None:
         params=CODE_PARAMS,
         produces=["code_hash", "code_expires_at", "code_attempts", "code_notice"],
         secrets=["code_hash"],
+        sends=["sms"],
     )
     def send_security_code(ctx: ActionContext) -> None:
         """Send a new code by SMS unless the number had too many lately (then say so)."""
@@ -200,6 +202,7 @@ def register_parent_actions(registry: ActionRegistry) -> None:
             "validity_hours": Param(int, required=True),
         },
         produces=["email_notice"],
+        sends=["email:email_confirmation"],
     )
     def request_email_confirmation(ctx: ActionContext) -> None:
         """Email a confirmation link for the address given (valid for the hours set)."""
@@ -218,6 +221,7 @@ def register_parent_actions(registry: ActionRegistry) -> None:
     @registry.action(
         "send_identifiant_reminder",
         params={"phone_field": Param(str, default="portable")},
+        sends=["sms"],
     )
     def send_identifiant_reminder(ctx: ActionContext) -> None:
         """Text the identifiant to the mobile of a matched account (nothing if no match)."""
@@ -233,6 +237,7 @@ def register_parent_actions(registry: ActionRegistry) -> None:
     @registry.action(
         "email_applicant",
         params={"template": Param(str, required=True), "field": Param(str, required=True)},
+        sends=[Sends("email", FromParam("template"))],
     )
     def email_applicant(ctx: ActionContext) -> None:
         """Email the applicant at the address they left, with a link back to their procedure."""
@@ -270,7 +275,9 @@ def register_parent_actions(registry: ActionRegistry) -> None:
         ctx.set("account_id", account.id if account else None)
         ctx.set("account_mobile", mobiles[0] if mobiles else None)
 
-    @registry.action("send_password_link", produces=["email_notice"])
+    @registry.action(
+        "send_password_link", produces=["email_notice"], sends=["email:password_reset"]
+    )
     def send_password_link(ctx: ActionContext) -> None:
         """Email a password link to the account's confirmed address, if it has one."""
         from services.accounts import send_password_reset_link

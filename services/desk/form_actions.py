@@ -12,7 +12,12 @@ from services.payments.actions import applicant_account
 def register_desk_actions(registry: ActionRegistry) -> None:
     """Add the actions the assistance workflow may call."""
 
-    @registry.action("open_help_request", produces=["reference", "refus_demande"])
+    # open_request queues the acknowledgement in the outbox, released after the commit.
+    @registry.action(
+        "open_help_request",
+        produces=["reference", "refus_demande"],
+        sends=["email:desk_acknowledgement"],
+    )
     def open_help_request(ctx: ActionContext) -> None:
         """Turn the submitted form into a request with a reference, or say why not."""
         ctx.set("reference", "")
