@@ -153,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
         sandbox_bank,
         session_cookie,
         staff,
+        studio,
         transaction,
         workflows,
     )
@@ -161,6 +162,15 @@ def _register_blueprints(app: Flask) -> None:
         "dsfr", __name__, static_folder=str(app.config["DSFR_DIST"]), static_url_path="/static/dsfr"
     )
     app.register_blueprint(dsfr)
+    # The studio's code editor and diagrams, served from npm's copies like the DSFR.
+    vendor = app.config["NODE_MODULES"]
+    for name, folder in (
+        ("codemirror", vendor / "codemirror"),
+        ("mermaid", vendor / "mermaid/dist"),
+    ):
+        app.register_blueprint(
+            Blueprint(name, __name__, static_folder=str(folder), static_url_path=f"/static/{name}")
+        )
     blueprints = (
         public.bp,
         auth.bp,
@@ -168,6 +178,7 @@ def _register_blueprints(app: Flask) -> None:
         assistance.bp,
         staff.bp,
         admin.bp,
+        studio.bp,
         billing.bp,
         desk.bp,
         payments.bp,

@@ -19,6 +19,7 @@ MODULES = (
     "bench.engine",
     "bench.siecle_import",
     "bench.desk",
+    "bench.studio",
 )
 
 

@@ -106,6 +106,7 @@ class Config:
         self.SHOW_DEV_OUTBOX = _env_bool("SHOW_DEV_OUTBOX", False)
         self.WORKFLOWS_DIR = Path(_env("WORKFLOWS_DIR", str(ROOT / "workflows")))
         self.DSFR_DIST = Path(_env("DSFR_DIST", str(ROOT / "node_modules/@gouvfr/dsfr/dist")))
+        self.NODE_MODULES = Path(_env("NODE_MODULES", str(ROOT / "node_modules")))
         self.SEED_DEMO_PASSWORD = _env("SEED_DEMO_PASSWORD", "demo-guichet-2026")
         self.TIMEZONE = "Europe/Paris"
         self.JOBS_INLINE = self.REDIS_URL is None

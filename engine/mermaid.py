@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from engine.compiler import BACK, SUBMIT, edges
 from engine.definition import APPLICANT, Definition
 
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
 # Mermaid entity codes keep guards like "a < b" and French texts from breaking the syntax.
 _ENTITIES = {
     "#": "#35;",
@@ -19,7 +22,8 @@ _ENTITIES = {
 
 
 def _escape(text: str) -> str:
-    text = " ".join(text.split())
+    # A title's template parts name data the diagram does not have: show an ellipsis.
+    text = " ".join(_TEMPLATE.sub("…", text).split())
     return "".join(_ENTITIES.get(ch, ch) for ch in text)
 
 

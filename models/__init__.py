@@ -24,8 +24,10 @@ from models.school import School
 from models.workflow import (
     InstanceStatus,
     UploadedFile,
+    WorkflowDraft,
     WorkflowEvent,
     WorkflowInstance,
+    WorkflowMove,
     WorkflowTimer,
     WorkflowVersion,
 )
@@ -58,8 +60,10 @@ __all__ = [
     "School",
     "TicketCounter",
     "UploadedFile",
+    "WorkflowDraft",
     "WorkflowEvent",
     "WorkflowInstance",
+    "WorkflowMove",
     "WorkflowTimer",
     "WorkflowVersion",
 ]

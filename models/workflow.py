@@ -134,3 +134,44 @@ class UploadedFile(db.Model):
     size: Mapped[int] = mapped_column(nullable=False)
     data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class WorkflowDraft(db.Model):
+    """The work in progress on a workflow's YAML, saved without publishing (one per key)."""
+
+    __tablename__ = "workflow_drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), unique=True, nullable=False)
+    source: Mapped[str] = mapped_column(sa.Text, nullable=False)
+    # The version the draft started from: the diff and the impact report compare with it.
+    based_on: Mapped[int | None] = mapped_column()
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    author = relationship("Account", foreign_keys=[author_id])
+
+
+class WorkflowMove(db.Model):
+    """One running instance moved to another version; a batch is undone together."""
+
+    __tablename__ = "workflow_moves"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch: Mapped[str] = mapped_column(sa.String(32), nullable=False, index=True)
+    instance_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("workflow_instances.id"), nullable=False, index=True
+    )
+    key: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    from_version: Mapped[int] = mapped_column(nullable=False)
+    to_version: Mapped[int] = mapped_column(nullable=False)
+    step: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    # The instance's revision right after the move: undo only if nobody acted since.
+    revision_after: Mapped[int] = mapped_column(nullable=False)
+    moved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    undone_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    undone_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"))
+
+    instance = relationship("WorkflowInstance")
+    moved_by = relationship("Account", foreign_keys=[moved_by_id])

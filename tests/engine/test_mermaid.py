@@ -27,3 +27,9 @@ def test_labels_cannot_break_the_syntax(demo: Definition) -> None:
         label = line.split(" : ", 1)[1] if " : " in line else ""
         assert not set(re.sub(r"#\w+;", "", label)) & set('"<>{};:')
         assert "\n" not in label
+
+
+def test_titles_show_an_ellipsis_for_their_data(demo: Definition) -> None:
+    # "Instruction de la demande de {{ prenom }} {{ nom }}": no data in a diagram.
+    lines = to_mermaid(demo).splitlines()
+    assert "    instruction : Instruction de la demande de … …" in lines
