@@ -320,7 +320,9 @@ def cancel(public_id: str) -> Response:
     row = _instance(public_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if row.status != InstanceStatus.ACTIVE:
+    if request.form.get("confirme") != "oui":
+        flash("Cochez la case pour confirmer l'abandon du dossier.", "error")
+    elif row.status != InstanceStatus.ACTIVE:
         flash("Ce dossier est déjà terminé.", "info")
     else:
         workflows.cancel(row, current_user)

@@ -234,9 +234,16 @@ def test_retiring_a_step_where_cases_sit_is_refused_with_the_list(app, admin):
     assert published_version("activation").version == 1
     # Once the abandoned case is cancelled, the step can go.
     row = _row(sitting)
-    assert _post(admin, f"{STUDIO}/dossiers/{row.public_id}/abandonner",
-                 f"{STUDIO}/dossiers/{row.public_id}").status_code == 302  # fmt: skip
+    case_page = f"{STUDIO}/dossiers/{row.public_id}"
+    unconfirmed = _post(admin, f"{case_page}/abandonner", case_page)
+    assert "Cochez la case" in admin.get(unconfirmed.headers["Location"]).get_data(as_text=True)
+    assert _row(sitting).status == InstanceStatus.ACTIVE
+    assert _post(admin, f"{case_page}/abandonner", case_page, confirme="oui").status_code == 302
     assert _row(sitting).status == InstanceStatus.CANCELLED
+    cancelled = db.session.scalars(
+        db.select(AuditEvent).filter_by(action="workflow.instance_cancelled")
+    ).one()
+    assert cancelled.actor_id == admin.account.id
     assert _publish(admin, without, "Plus de vérification manuelle").status_code == 302
     assert published_version("activation").version == 2
 
