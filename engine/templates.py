@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from typing import Any
 
 from jinja2 import Template, TemplateSyntaxError, meta, nodes
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
@@ -38,8 +40,21 @@ def french_date(value: Any) -> str:
     return ""
 
 
+class EscapeLiterals(Extension):
+    """Escape a template's own text as autoescape escapes its values: a definition's texts
+    are written by administrators, and no markup of theirs reaches a family's page."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        """Replace every literal part of the template by its escaped form."""
+        for token in stream:
+            if token.type == "data":
+                yield Token(token.lineno, "data", str(Markup.escape(token.value)))
+            else:
+                yield token
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(autoescape=True)
+    env = ImmutableSandboxedEnvironment(autoescape=True, extensions=[EscapeLiterals])
     # No globals at all (range, lipsum, namespace…): a text sees its data, nothing else.
     env.globals.clear()
     env.filters["euros"] = euros
@@ -81,7 +96,7 @@ def render(
             if len(_CACHE) < 10_000:  # definitions are few; never grow without bound
                 _CACHE[text] = template
     context = {**data, "settings": dict(settings), **(local or {})}
-    # Autoescape already escaped every value, so the output is safe markup.
+    # Autoescape escaped every value and EscapeLiterals the text around them: safe markup.
     return Markup(template.render(context))  # noqa: S704
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app, url_for
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from markupsafe import Markup
 
 from engine import Actor, Definition, Engine, Instance, Outcome, StepView, WorkflowCache
 from engine.clock import SystemClock
@@ -291,11 +292,12 @@ def due_timer_ids(now: datetime | None = None, limit: int = 500) -> list[int]:
     return list(db.session.scalars(query))
 
 
-def render_text(row: WorkflowInstance, text: str) -> str:
-    """Render a text of the definition (a guard's message) with the instance's data."""
+def render_text(row: WorkflowInstance, text: str) -> Markup:
+    """Render a text of the definition (a guard's message) with the instance's data, as
+    safe markup: a page or a flash shows it without escaping it twice."""
     from engine.templates import render
 
-    return str(render(text, row.data or {}, definition(row).settings)).strip() if text else ""
+    return render(text, row.data or {}, definition(row).settings).strip() if text else Markup("")
 
 
 def step_title(row: WorkflowInstance, name: str | None) -> str:

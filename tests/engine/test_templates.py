@@ -35,3 +35,16 @@ def test_euros() -> None:
     assert euros(5) == "0,05\u00a0€"
     assert euros(-1250) == "-12,50\u00a0€"
     assert euros("12") == ""
+
+
+def test_markup_written_in_a_text_is_shown_not_obeyed() -> None:
+    # An administrator's text, with a value: neither its own tags nor the value's are HTML.
+    text = 'Bonjour {{ nom }} <a href="https://ailleurs.example">cliquez</a>'
+    rendered = render(text, {"nom": "<b>Anne</b>"}, {})
+    assert rendered == (
+        "Bonjour &lt;b&gt;Anne&lt;/b&gt; "
+        "&lt;a href=&#34;https://ailleurs.example&#34;&gt;cliquez&lt;/a&gt;"
+    )
+    assert render("L’élève n’a pas {{ n }} ans", {"n": 12}, {}).unescape() == (
+        "L’élève n’a pas 12 ans"
+    )
