@@ -54,6 +54,7 @@ def move_problems(
     if current is not None and not current.final:
         problems += _guards(instance, new, current, registry, texts)
         problems += _field_names(instance, new, current, texts)
+        problems += _later_steps(instance, new, current, registry, texts)
     problems += _given(instance, new)
     return list(dict.fromkeys(problems))  # one guard may sit on several transitions
 
@@ -87,6 +88,12 @@ def _current_step(instance: Instance, old: Definition, current: Step, texts: _Te
         problems.append(
             f"Dans la nouvelle version, l’étape « {title} » revient {_actor(current.actor)} "
             f"et non plus {_actor(before.actor)}."
+        )
+    if current.timer is not None and (before is None or before.timer != current.timer):
+        # Timers are armed when a step is entered: one the instance is already past, never.
+        problems.append(
+            f"Dans la nouvelle version, l’étape « {title} » a un délai (« {current.timer.event} ») "
+            "qui ne se déclencherait jamais pour un dossier qui y est déjà."
         )
     if before is not None:
         # The host, the bank or an armed timer may still send what the old step waited for.
@@ -191,6 +198,55 @@ def _field_names(instance: Instance, new: Definition, step: Step, texts: _Texts)
                 f"lit « {name} », que ce dossier n’a pas."
             )
     return problems
+
+
+def _later_steps(
+    instance: Instance, new: Definition, current: Step, registry: ActionRegistry, texts: _Texts
+) -> list[str]:
+    """Check the steps the instance may still reach: their rules and pages read only names
+    it has, or that a step on its way will ask for or write."""
+    ahead = _reachable(new, current.name)
+    coming: set[str] = set()
+    for name in {current.name, *ahead}:
+        step = new.steps[name]
+        coming |= {f.name for f in step.fields} | _writes(step.actions, new, registry)
+        for call in (*step.next, *step.events.values()):
+            coming |= _writes(call.actions, new, registry)
+    known = set(instance.data) | new.given | coming
+    problems: list[str] = []
+    for name in (n for n in new.steps if n in ahead):
+        step = new.steps[name]
+        reads: list[tuple[str, bool]] = [
+            (n, False) for t in step.next if t.when for n in t.when.names
+        ]
+        reads += [(n, True) for e in step.events.values() if e.when for n in e.when.names]
+        for field in step.fields:
+            local = {field.repeat.as_} if field.repeat is not None else set()
+            names = [field.repeat.over] if field.repeat is not None else []
+            names += [n for b in (field.min, field.max) if isinstance(b, Guard) for n in b.names]
+            reads += [(n, False) for n in names if n.split(".")[0] not in local]
+        for read, event in dict.fromkeys(reads):
+            if _missing([read], known, new.settings, payload=event):
+                problems.append(
+                    f"L’étape « {texts.step(name)} », que ce dossier peut encore atteindre, "
+                    f"lit « {read} », qu’il n’a pas et qu’aucune étape à venir ne demande."
+                )
+    return problems
+
+
+def _reachable(definition: Definition, start: str) -> set[str]:
+    """Return the steps reachable from start along transitions and events (not back)."""
+    seen: set[str] = set()
+    todo = [start]
+    while todo:
+        step = definition.steps.get(todo.pop())
+        if step is None:
+            continue
+        for target in (*(t.to for t in step.next), *(e.to for e in step.events.values())):
+            if target not in seen and target != start:
+                seen.add(target)
+                todo.append(target)
+    return seen
 
 
 def _given(instance: Instance, new: Definition) -> list[str]:

@@ -94,7 +94,7 @@ def workflows(key: str | None = None) -> list[WorkflowRow]:
 
 def _published(versions: list[WorkflowVersion]) -> WorkflowVersion | None:
     candidates = [v for v in versions if v.published_at is not None]
-    return max(candidates, key=lambda v: (v.published_at, v.version), default=None)
+    return max(candidates, key=lambda v: v.version, default=None)
 
 
 def _ordered(version: WorkflowVersion, counts: dict[str, int]) -> dict[str, int]:

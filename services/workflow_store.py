@@ -27,7 +27,8 @@ def published_version(key: str) -> WorkflowVersion | None:
     query = (
         db.select(WorkflowVersion)
         .where(WorkflowVersion.key == key, WorkflowVersion.published_at.is_not(None))
-        .order_by(WorkflowVersion.published_at.desc(), WorkflowVersion.version.desc())
+        # Every publication makes the highest number: the order holds whatever the clocks.
+        .order_by(WorkflowVersion.version.desc())
         .limit(1)
     )
     return db.session.scalars(query).first()

@@ -215,6 +215,7 @@ def edit(key: str) -> Response | str | tuple[str, int]:
 @admin_required
 def check(key: str) -> Response | tuple[Response, int]:
     """Validate a text as it is typed, with the validator of `flask workflows check`."""
+    _known(key)
     source = request.form.get("source", "")
     try:
         problems = drafts.problems_of(key, source)
@@ -233,6 +234,8 @@ def discard(key: str) -> Response:
         abort(400)
     if drafts.discard_draft(key, current_user):
         flash("Le brouillon est supprimé ; la version publiée reste en service.", "info")
+    if published_version(key) is None:  # a new workflow that was only a draft: gone
+        return redirect(url_for("studio.index"))
     return redirect(url_for("studio.workflow", key=key))
 
 
@@ -277,6 +280,7 @@ def publish(key: str) -> Response | tuple[str, int]:
 @admin_required
 def instances(key: str) -> str:
     """List the running cases of a workflow in the administrator's schools."""
+    _known(key)
     query = _visible(db.select(WorkflowInstance)).where(
         WorkflowInstance.key == key, WorkflowInstance.status == InstanceStatus.ACTIVE
     )
@@ -355,11 +359,19 @@ def _preview(key: str, source: str, form: CommentForm) -> str:
     check = publishing.prepare(key, source)
     published = publishing.published_definition(key)
     published_row = published_version(key)
+    draft = drafts.draft_of(key)
     context: dict[str, object] = {
         "key": key,
         "check": check,
         "form": form,
         "published": published,
+        # Published since the draft began (a rollback, a colleague): its changes would go.
+        "stale_base": draft is not None
+        and published is not None
+        and draft.based_on is not None
+        and draft.based_on != published[0],
+        "based_on": draft.based_on if draft else None,
+        "my_schools": admin_school_ids(current_user),
         "text_changes": text_diff(published_row.source if published_row else "", source),
     }
     if not check.errors:
@@ -388,6 +400,15 @@ def _visible(query):  # type: ignore[no-untyped-def]
     return query.where(
         WorkflowInstance.school_id.in_(schools) | WorkflowInstance.school_id.is_(None)
     )
+
+
+def _known(key: str) -> None:
+    """404 for a workflow that has neither a version nor a draft."""
+    exists = db.session.scalar(
+        db.select(WorkflowVersion.id).where(WorkflowVersion.key == key).limit(1)
+    )
+    if exists is None and drafts.draft_of(key) is None:
+        abort(404)
 
 
 def _instance(public_id: str) -> WorkflowInstance:

@@ -251,12 +251,25 @@ def _flash_outcome(row: WorkflowInstance, outcome: Outcome) -> None:
             message = workflows.render_text(row, outcome.message)
             flash(message or BLOCKED, "error")
             return
+        if not _reads_only_answers(row, outcome):
+            # The rule reads the case's inner workings (a match, an account): its words
+            # would mean nothing to the family, or tell them too much.
+            flash(BLOCKED, "error")
+            return
         reasons = workflows.explain_blocked(row, outcome.blocked, outcome.from_step)
         words = summary(reasons)
         if not words:
             flash(BLOCKED, "error")
             return
         flash(f"{BLOCKED_PREFIX}{words}{'' if words[-1] in '.!?…' else '.'}", "error")
+
+
+def _reads_only_answers(row: WorkflowInstance, outcome: Outcome) -> bool:
+    """Tell whether the blocking rules read only the step's fields and settings."""
+    step = workflows.definition(row).steps.get(outcome.from_step)
+    fields = {f.name for f in step.fields} if step is not None else set()
+    names = {name for block in outcome.blocked for name in block.get("values", {})}
+    return all(name.split(".")[0] in fields or name.startswith("settings.") for name in names)
 
 
 def _event(audience: str, public_id: str, event: str) -> Response:

@@ -325,3 +325,39 @@ def test_another_workflow_is_refused(old: Definition, registry: ActionRegistry) 
     other = Instance("paiement", 1, "montant")
     with pytest.raises(ValueError, match="paiement"):
         move_problems(other, old, old, registry)
+
+
+def test_a_later_rule_reading_a_field_the_case_skipped_blocks_it(
+    registry: ActionRegistry, old: Definition
+) -> None:
+    # A new optional field on the identity step, read later by the children's step: a case
+    # already past identity would fail that rule whatever the dates it gives.
+    optional = CONSENT.replace("consentement", "fixe") + "        required: false\n"
+    new = variant(
+        registry,
+        (
+            "    actions:\n      - action: find_guardian\n",
+            optional + "    actions:\n      - action: find_guardian\n",
+        ),
+        ("      - to: mot_de_passe\n        when: dates_ok\n",
+         "      - to: mot_de_passe\n        when: dates_ok and fixe == ''\n"),
+    )  # fmt: skip
+    problems = move_problems(at_code(), old, new, registry)
+    assert any("« fixe »" in p and "peut encore atteindre" in p for p in problems), problems
+    # A case that has not reached identity yet will be asked for it: it may move.
+    assert move_problems(at_profil(), old, new, registry) == []
+
+
+def test_a_timer_added_to_the_current_step_blocks_the_move(
+    registry: ActionRegistry, old: Definition
+) -> None:
+    new = variant(
+        registry,
+        ("  code:\n    title: Code de sécurité\n",
+         "  code:\n    title: Code de sécurité\n    timer: {after: 10m, event: expirer}\n"),
+        ("    events:\n      renvoyer:\n        label: Renvoyer le code\n",
+         "    events:\n      expirer:\n        to: identite\n"
+         "      renvoyer:\n        label: Renvoyer le code\n"),
+    )  # fmt: skip
+    problems = move_problems(at_code(), old, new, registry)
+    assert any("délai (« expirer »)" in p for p in problems), problems

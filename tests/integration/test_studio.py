@@ -387,3 +387,26 @@ def test_another_schools_case_is_not_shown(app, admin, make_school):
     row.school_id = other.id
     db.session.commit()
     assert admin.get(f"{STUDIO}/dossiers/{row.public_id}").status_code == 404
+
+
+def test_a_draft_begun_before_a_rollback_says_so(admin):
+    fifteen = ACTIVATION.replace("code_validity_minutes: 10", "code_validity_minutes: 15")
+    assert _publish(admin, fifteen, "Code valable 15 minutes").status_code == 302
+    _post(admin, f"{STUDIO}/activation/modifier", source=WITH_CONSENT, next="brouillon")
+    rollback = f"{STUDIO}/activation/versions/1/republier"
+    assert (
+        _post(admin, rollback, f"{STUDIO}/activation/versions/1", comment="Trop long").status_code
+        == 302
+    )
+    page = admin.get(f"{STUDIO}/activation/apercu").get_data(as_text=True)
+    assert "Ce brouillon part de la version 2, la version en service est la 3" in page
+
+
+def test_an_unknown_workflow_is_not_found(admin):
+    token = csrf_token(admin, f"{STUDIO}/")
+    assert admin.get(f"{STUDIO}/inconnue/").status_code == 404
+    assert admin.get(f"{STUDIO}/inconnue/dossiers").status_code == 404
+    response = admin.post(
+        f"{STUDIO}/inconnue/verifier", data={"source": "x"}, headers={"X-CSRFToken": token}
+    )
+    assert response.status_code == 404
